@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system packages the build needs: Debian's libclang-dev (bindgen
+# for Oxigraph's RocksDB) and a C++ compiler. Idempotent; uses sudo when not root.
+set -euo pipefail
+need=()
+if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+  need+=(libclang-dev)
+fi
+command -v c++ >/dev/null 2>&1 || need+=(g++)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "system-deps: installing ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+fi
+command -v cargo >/dev/null 2>&1 || { echo "system-deps: cargo not found: install Rust 1.92+ (rustup)" >&2; exit 1; }
+echo "system-deps: ok"

@@ -1,0 +1,133 @@
+//! GraphML of the entity graph, for Gephi, Cytoscape, yEd, networkx, igraph.
+//!
+//! Takes: the store. Gives: a directed GraphML document whose nodes are the
+//! entities (`label`, `mentions`: extractions naming the entity) and whose
+//! edges are relation instances aggregated per (source, relation, target)
+//! (`label`, `weight`: number of extractions as a double, `confidence`: the
+//! mean). Keys are declared per domain with scalar types; edge ids are
+//! unique; text is XML-escaped and characters XML 1.0 forbids are dropped.
+//! Invariants: node ids are `n0..`, edge ids `e0..`, deterministic order.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use oxigraph::model::Term;
+use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use oxigraph::store::Store;
+
+use super::ExportError;
+use crate::store::vocab::sparql_prefixes;
+
+struct Edge {
+    source: String,
+    relation_label: String,
+    target: String,
+    count: u64,
+    confidence: f64,
+}
+
+fn select(store: &Store, query: &str) -> Result<Vec<Vec<Option<Term>>>, ExportError> {
+    let err = |e: &dyn std::fmt::Display| ExportError::Read(e.to_string());
+    let mut prepared = SparqlEvaluator::new().parse_query(&format!("{}{query}", sparql_prefixes())).map_err(|e| err(&e))?;
+    prepared.dataset_mut().set_default_graph_as_union();
+    let QueryResults::Solutions(solutions) = prepared.on_store(store).execute().map_err(|e| err(&e))? else {
+        return Err(ExportError::Read("expected solutions".into()));
+    };
+    let variables = solutions.variables().to_vec();
+    solutions
+        .map(|s| s.map(|s| variables.iter().map(|v| s.get(v).cloned()).collect()).map_err(|e| err(&e)))
+        .collect()
+}
+
+fn text(term: &Option<Term>) -> String {
+    match term {
+        Some(Term::Literal(l)) => l.value().to_string(),
+        Some(Term::NamedNode(n)) => n.as_str().to_string(),
+        Some(t) => t.to_string(),
+        None => String::new(),
+    }
+}
+
+pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, ExportError> {
+    let edge_rows = select(
+        store,
+        "SELECT ?s ?t (SAMPLE(?rl) AS ?label) (COUNT(DISTINCT ?x) AS ?n) (AVG(?c) AS ?conf) WHERE {
+           ?x a kgx:Extraction ; rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t ; kgx:confidence ?c .
+           ?r rdfs:label ?rl } GROUP BY ?s ?r ?t",
+    )?;
+    let node_rows = select(
+        store,
+        "SELECT ?e (SAMPLE(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e",
+    )?;
+    let mut nodes: BTreeMap<String, (String, u64)> = node_rows.iter().map(|r| (text(&r[0]), (text(&r[1]), 0))).collect();
+    let mut edges: Vec<Edge> = edge_rows
+        .iter()
+        .map(|r| Edge {
+            source: text(&r[0]),
+            target: text(&r[1]),
+            relation_label: text(&r[2]),
+            count: text(&r[3]).parse().unwrap_or(0),
+            confidence: text(&r[4]).parse().unwrap_or(0.0),
+        })
+        .collect();
+    edges.sort_by(|a, b| (&a.source, &a.target, &a.relation_label).cmp(&(&b.source, &b.target, &b.relation_label)));
+    for e in &edges {
+        for end in [&e.source, &e.target] {
+            nodes.entry(end.clone()).or_insert_with(|| (end.clone(), 0)).1 += e.count;
+        }
+    }
+    let ids: BTreeMap<&str, usize> = nodes.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
+    writeln!(out, "<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">")?;
+    writeln!(out, "  <key id=\"d0\" for=\"node\" attr.name=\"label\" attr.type=\"string\"/>")?;
+    writeln!(out, "  <key id=\"d1\" for=\"node\" attr.name=\"mentions\" attr.type=\"long\"/>")?;
+    writeln!(out, "  <key id=\"d2\" for=\"node\" attr.name=\"iri\" attr.type=\"string\"/>")?;
+    writeln!(out, "  <key id=\"d3\" for=\"edge\" attr.name=\"label\" attr.type=\"string\"/>")?;
+    writeln!(out, "  <key id=\"d4\" for=\"edge\" attr.name=\"weight\" attr.type=\"double\"/>")?;
+    writeln!(out, "  <key id=\"d5\" for=\"edge\" attr.name=\"confidence\" attr.type=\"double\"/>")?;
+    writeln!(out, "  <graph id=\"kgx\" edgedefault=\"directed\">")?;
+    for (i, (iri, (label, mentions))) in nodes.iter().enumerate() {
+        writeln!(out, "    <node id=\"n{i}\"><data key=\"d0\">{}</data><data key=\"d1\">{mentions}</data><data key=\"d2\">{}</data></node>", xml_escape(label), xml_escape(iri))?;
+    }
+    for (i, e) in edges.iter().enumerate() {
+        writeln!(
+            out,
+            "    <edge id=\"e{i}\" source=\"n{}\" target=\"n{}\"><data key=\"d3\">{}</data><data key=\"d4\">{:.1}</data><data key=\"d5\">{:.6}</data></edge>",
+            ids[e.source.as_str()],
+            ids[e.target.as_str()],
+            xml_escape(&e.relation_label),
+            e.count as f64,
+            e.confidence
+        )?;
+    }
+    writeln!(out, "  </graph>\n</graphml>")?;
+    Ok(nodes.len() + edges.len())
+}
+
+/// Escapes XML specials and drops characters XML 1.0 does not allow.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || matches!(c as u32, 0xFFFE | 0xFFFF) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xml_escape;
+
+    #[test]
+    fn escapes_markup_and_drops_forbidden_chars() {
+        assert_eq!(xml_escape("a<b>&\"c\" ]]> \u{0}\u{1b}ok'"), "a&lt;b&gt;&amp;&quot;c&quot; ]]&gt; ok&apos;");
+    }
+}

@@ -1,0 +1,160 @@
+//! `kgx extract`: wires the model, the store and the pipeline together and
+//! reports the run.
+//!
+//! Takes: [`ExtractArgs`]. Gives: an [`ExtractOutcome`] (summary printed on
+//! stderr) or a typed error for the edge to map to an exit code.
+//! Invariants: CUDA is used only when asked for or available (`auto`), and
+//! the provider that ran is reported; a run is recorded in the run log as
+//! `completed`, `interrupted` or `failed`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::assemble::Roles;
+use crate::batch::BatchPolicy;
+use crate::cli::ExtractArgs;
+use crate::encode::SentenceEncoder;
+use crate::model::{ModelManifest, Precision};
+use crate::pipeline::{self, PipelineOptions, PipelineStats, Stages};
+use crate::progress::Progress;
+use crate::read::{expand_inputs, known_size, ReadOptions};
+use crate::store::rdf::RunInfo;
+use crate::store::sink::StoreSink;
+use crate::store::{NullSink, Sink};
+use crate::tagger::onnx::OnnxTagger;
+use crate::tagger::runtime::SessionOptions;
+use crate::tagger::{Device, Tagger, TaggerError};
+
+/// The shipped model, relative to the repository.
+pub const DEFAULT_MODEL: &str = "models/kgx-minilm-lora";
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct ExtractOutcome {
+    pub stats: PipelineStats,
+    pub interrupted: bool,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// SIGINT/SIGTERM finish the chunks in flight, then stop.
+fn install_stop_handlers() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, request_stop as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, request_stop as *const () as libc::sighandler_t);
+    }
+}
+
+/// The model directory: flag/env, else the shipped one near the executable or the working directory.
+pub fn resolve_model_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        candidates.extend(exe.ancestors().skip(1).take(4).map(|a| a.join(DEFAULT_MODEL)));
+    }
+    candidates.push(PathBuf::from(DEFAULT_MODEL));
+    candidates.into_iter().find(|c| c.join("model.json").is_file()).unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))
+}
+
+/// Loads the tagger on the requested device; `auto` tries CUDA with the
+/// GPU file, then CPU with the CPU file. Returns tagger and precision key.
+fn load_tagger(model: &ModelManifest, args: &ExtractArgs) -> Result<(Box<dyn Tagger>, String, bool), anyhow::Error> {
+    let mut opts = SessionOptions { device: args.device, intra_threads: args.threads, library: args.ort_lib.clone(), ..SessionOptions::default() };
+    let labels = model.labels.len();
+    if args.device != Device::Cpu {
+        let (key, path) = model.onnx_file(args.precision, true)?;
+        opts.device = Device::Cuda;
+        match OnnxTagger::load(&path, labels, &opts) {
+            Ok(t) => return Ok((Box::new(t), key, true)),
+            Err(TaggerError::CudaUnavailable(reason)) if args.device == Device::Auto => {
+                eprintln!("kgx: CUDA unavailable ({}); running on CPU", reason.lines().next().unwrap_or(""));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    opts.device = Device::Cpu;
+    let precision = if args.precision == Precision::Fp16 { Precision::Auto } else { args.precision };
+    let (key, path) = model.onnx_file(precision, false)?;
+    let tagger = OnnxTagger::load(&path, labels, &opts)?;
+    Ok((Box::new(tagger), key, false))
+}
+
+pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
+    let started = Instant::now();
+    oxigraph::model::NamedNode::new(format!("{}entity/x", args.base_iri)).with_context(|| format!("--base-iri {:?} is not a valid IRI base", args.base_iri))?;
+    let files = expand_inputs(&args.inputs)?;
+    let model_dir = resolve_model_dir(args.model.as_deref());
+    let model = ModelManifest::load(&model_dir)?;
+    let roles = Roles::from_labels(&model.labels).map_err(|problem| anyhow::anyhow!("model {}: {problem}", model_dir.display()))?;
+    let encoder = Arc::new(SentenceEncoder::load(&model.tokenizer, model.max_tokens)?);
+    let (tagger, precision, on_gpu) = load_tagger(&model, args)?;
+    let provider = tagger.provider().to_string();
+    if !args.quiet {
+        eprintln!("kgx: model {} ({precision}) on {provider}", model.name);
+    }
+    let run = RunInfo {
+        id: crate::timestamp::new_run_id(),
+        started_at: crate::timestamp::now_rfc3339(),
+        model_name: model.name.clone(),
+        precision: precision.clone(),
+        device: if on_gpu { "cuda".into() } else { "cpu".into() },
+        provider: provider.clone(),
+    };
+    let command: Vec<String> = std::env::args().collect();
+    let mut store_sink = None;
+    let mut null_sink = NullSink;
+    let sink: &mut dyn Sink = if args.dry_run {
+        &mut null_sink
+    } else {
+        let (sink, stale) = StoreSink::open(&args.store.store, &args.base_iri, run.clone(), &command.join(" "))?;
+        if stale > 0 && !args.quiet {
+            eprintln!("kgx: marked {stale} earlier run(s) that did not finish as killed; resuming (stored documents are skipped)");
+        }
+        store_sink.insert(sink)
+    };
+    let read = ReadOptions { format: args.input_format, text_column: args.text_column.clone(), ..ReadOptions::default() };
+    let batch = BatchPolicy {
+        token_budget: args.token_budget.unwrap_or(if on_gpu { 65536 } else { 4096 }),
+        max_sequences: args.max_batch.unwrap_or(if on_gpu { 2048 } else { 256 }),
+    };
+    let opts = PipelineOptions { read, batch, chunk_sentences: args.chunk_sentences.max(1), ..PipelineOptions::default() };
+    let progress = Progress::new(!args.quiet && is_terminal::is_terminal(std::io::stderr()), known_size(&files));
+    install_stop_handlers();
+    let pad_id = encoder.pad_id();
+    let stages = Stages { encoder, tagger, roles, labels: model.labels.len(), pad_id, sink, progress: &progress, stop: &STOP };
+    let result = pipeline::run(&files, &opts, stages);
+    progress.finish();
+    let interrupted = STOP.load(Ordering::SeqCst);
+    let status = match (&result, interrupted) {
+        (Err(_), _) => "failed",
+        (Ok(_), true) => "interrupted",
+        (Ok(_), false) => "completed",
+    };
+    if let Some(sink) = store_sink.as_mut() {
+        let skipped = result.as_ref().map(|s| s.skipped).unwrap_or(0);
+        sink.finish(status, skipped)?;
+    }
+    let stats = result?;
+    if !args.quiet {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "kgx: {} documents stored ({} replaced), {} unchanged skipped, {} failed; {} sentences, {} triples, {} new entities in {secs:.1} s ({:.0} sentences/s) on {provider} [{} {precision}]",
+            stats.stored, stats.replaced, stats.skipped, stats.failed, stats.sentences, stats.triples, stats.new_entities, stats.sentences as f64 / secs.max(1e-9), model.name
+        );
+        if interrupted {
+            eprintln!("kgx: stopped on request after the last commit; run the same command again to resume");
+        }
+    }
+    Ok(ExtractOutcome { stats, interrupted })
+}

@@ -1,0 +1,138 @@
+//! Model directory: the manifest (`model.json`) written by `export/build.py`.
+//!
+//! Takes: a directory holding `model.json`, `tokenizer.json` and the ONNX
+//! files it names. Gives: [`ModelManifest`] with absolute paths resolved and
+//! the ONNX file chosen for a device and precision.
+//! Invariants: every path returned exists; labels are non-empty and
+//! contain "O".
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Errors while locating or reading a model directory.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model directory {0} does not exist (build it with `make model`, or pass --model DIR)")]
+    MissingDir(PathBuf),
+    #[error("cannot read model manifest {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("model manifest {path} is not valid: {source}")]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("model manifest {path}: {problem}")]
+    Invalid { path: PathBuf, problem: String },
+    #[error("model file {path} ({precision}) is missing: run `make model` to build the ONNX files")]
+    MissingFile { path: PathBuf, precision: String },
+}
+
+/// The numeric precision of an exported ONNX file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Precision {
+    /// The manifest's default for the device (`cpu_default` / `gpu_default`).
+    Auto,
+    /// The plain fp32 export.
+    Fp32,
+    /// fp32 after ONNX Runtime's transformer optimiser.
+    Fp32Opt,
+    /// Dynamically quantised int8 (CPU).
+    Int8,
+    /// fp16 (GPU).
+    Fp16,
+}
+
+impl Precision {
+    pub fn key(self) -> &'static str {
+        match self {
+            Precision::Auto => "auto",
+            Precision::Fp32 => "fp32",
+            Precision::Fp32Opt => "fp32_opt",
+            Precision::Int8 => "int8",
+            Precision::Fp16 => "fp16",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RawManifest {
+    name: String,
+    labels: Vec<String>,
+    max_tokens: usize,
+    #[serde(default = "default_tokenizer")]
+    tokenizer: String,
+    files: std::collections::BTreeMap<String, String>,
+    cpu_default: String,
+    gpu_default: String,
+}
+
+fn default_tokenizer() -> String {
+    "tokenizer.json".to_string()
+}
+
+/// A model directory, validated.
+#[derive(Debug, Clone)]
+pub struct ModelManifest {
+    pub dir: PathBuf,
+    pub name: String,
+    pub labels: Vec<String>,
+    /// Longest input the model accepts, special tokens included.
+    pub max_tokens: usize,
+    pub tokenizer: PathBuf,
+    files: std::collections::BTreeMap<String, String>,
+    cpu_default: String,
+    gpu_default: String,
+}
+
+impl ModelManifest {
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        if !dir.is_dir() {
+            return Err(ModelError::MissingDir(dir.to_path_buf()));
+        }
+        let path = dir.join("model.json");
+        let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Read { path: path.clone(), source })?;
+        let raw: RawManifest =
+            serde_json::from_str(&text).map_err(|source| ModelError::Parse { path: path.clone(), source })?;
+        let invalid = |problem: String| ModelError::Invalid { path: path.clone(), problem };
+        if raw.labels.is_empty() || !raw.labels.iter().any(|l| l == "O") {
+            return Err(invalid(format!("labels {:?} must include \"O\"", raw.labels)));
+        }
+        if raw.max_tokens < 8 {
+            return Err(invalid(format!("max_tokens {} is too small", raw.max_tokens)));
+        }
+        let tokenizer = dir.join(&raw.tokenizer);
+        if !tokenizer.is_file() {
+            return Err(invalid(format!("tokenizer file {} is missing", tokenizer.display())));
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            name: raw.name,
+            labels: raw.labels,
+            max_tokens: raw.max_tokens,
+            tokenizer,
+            files: raw.files,
+            cpu_default: raw.cpu_default,
+            gpu_default: raw.gpu_default,
+        })
+    }
+
+    /// The precision key the manifest recommends for a device.
+    pub fn default_precision(&self, gpu: bool) -> &str {
+        if gpu { &self.gpu_default } else { &self.cpu_default }
+    }
+
+    /// Resolves a precision to (key, existing ONNX path).
+    pub fn onnx_file(&self, precision: Precision, gpu: bool) -> Result<(String, PathBuf), ModelError> {
+        let key = match precision {
+            Precision::Auto => self.default_precision(gpu).to_string(),
+            p => p.key().to_string(),
+        };
+        let rel = self.files.get(&key).ok_or_else(|| ModelError::Invalid {
+            path: self.dir.join("model.json"),
+            problem: format!("no file listed for precision {key}"),
+        })?;
+        let path = self.dir.join(rel);
+        if !path.is_file() {
+            return Err(ModelError::MissingFile { path, precision: key });
+        }
+        Ok((key, path))
+    }
+}

@@ -1,0 +1,325 @@
+//! The extraction pipeline: the only module that knows about threads.
+//!
+//! Takes: input files, a [`SentenceEncoder`], a [`Tagger`] and a [`Sink`].
+//! Gives: [`PipelineStats`] after every document was stored, skipped
+//! (already stored with the same content) or reported as failed.
+//! Threads: a *prepare* thread reads, checks the store, splits, encodes
+//! (rayon) and builds padded batches for a chunk of documents; a *tagger*
+//! thread owns the model session and only runs batches; the calling thread
+//! decodes, assembles and writes to the sink. Bounded channels (2 chunks)
+//! between them give backpressure, so memory stays flat in corpus size
+//! while reading, inference and storage overlap.
+//! Invariants: a document reaches the sink whole (all its sentences tagged)
+//! or not at all; a stop request ends reading, and chunks already read are
+//! still stored.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use rayon::prelude::*;
+
+use crate::assemble::{assemble, Roles};
+use crate::batch::{plan_batches, BatchPolicy, ModelBatch};
+use crate::decode::{merge_windows, softmax_rows, spans, word_tags};
+use crate::encode::{EncodedSentence, SentenceEncoder, Window};
+use crate::progress::Progress;
+use crate::read::{read_files, Document, DocumentError, InputFormat, ReadOptions};
+use crate::split::{split_sentences, whole_text_sentence, Sentence};
+use crate::store::{content_hash, ExtractedDocument, ExtractedSentence, Sink, StoreError};
+use crate::tagger::{Tagger, TaggerError};
+
+/// How documents are grouped and batched.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub read: ReadOptions,
+    pub batch: BatchPolicy,
+    /// A chunk (one store commit) closes at this many sentences...
+    pub chunk_sentences: usize,
+    /// ...or this many documents.
+    pub chunk_documents: usize,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        Self { read: ReadOptions::default(), batch: BatchPolicy::default(), chunk_sentences: 2048, chunk_documents: 1024 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Tagger(#[from] TaggerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("pipeline thread failed: {0}")]
+    Thread(String),
+}
+
+/// Counts of a pipeline run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PipelineStats {
+    pub stored: usize,
+    pub replaced: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub sentences: usize,
+    pub tokens: usize,
+    pub triples: usize,
+    pub new_entities: usize,
+}
+
+struct PendingDocument {
+    document: Document,
+    content_hash: String,
+    sentences: Vec<Sentence>,
+}
+
+/// A chunk ready for the model.
+struct PreparedChunk {
+    documents: Vec<PendingDocument>,
+    failures: Vec<DocumentError>,
+    skipped: usize,
+    /// Encoded sentences, in document then sentence order.
+    encoded: Vec<EncodedSentence>,
+    /// Model sequences: (index into `encoded`, window).
+    sequences: Vec<(usize, Window)>,
+    batches: Vec<ModelBatch>,
+}
+
+/// A chunk with per-token probabilities for every sequence.
+struct TaggedChunk {
+    chunk: PreparedChunk,
+    probabilities: Vec<Vec<f32>>,
+}
+
+/// Everything the pipeline needs besides the inputs.
+pub struct Stages<'a> {
+    pub encoder: Arc<SentenceEncoder>,
+    pub tagger: Box<dyn Tagger>,
+    pub roles: Roles,
+    pub labels: usize,
+    pub pad_id: u32,
+    pub sink: &'a mut dyn Sink,
+    pub progress: &'a Progress,
+    pub stop: &'a AtomicBool,
+}
+
+pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Result<PipelineStats, PipelineError> {
+    let Stages { encoder, mut tagger, roles, labels, pad_id, sink, progress, stop } = stages;
+    let (prepared_tx, prepared_rx) = bounded::<Result<PreparedChunk, PipelineError>>(2);
+    let (tagged_tx, tagged_rx) = bounded::<Result<TaggedChunk, PipelineError>>(2);
+    let stored_check = sink.stored_check();
+    std::thread::scope(|scope| {
+        let prepare_encoder = encoder.clone();
+        scope.spawn(move || prepare(files, opts, &prepare_encoder, pad_id, stored_check, progress, stop, prepared_tx));
+        let content_offset = encoder.content_offset();
+        scope.spawn(move || tag_chunks(tagger.as_mut(), labels, content_offset, prepared_rx, tagged_tx));
+        let result = store_chunks(&tagged_rx, roles, labels, sink, progress);
+        drop(tagged_rx);
+        result
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepare(
+    files: &[PathBuf],
+    opts: &PipelineOptions,
+    encoder: &SentenceEncoder,
+    pad_id: u32,
+    stored_check: crate::store::StoredCheck,
+    progress: &Progress,
+    stop: &AtomicBool,
+    tx: Sender<Result<PreparedChunk, PipelineError>>,
+) {
+    let whole_lines = opts.read.format == InputFormat::Lines;
+    let mut pending: Vec<PendingDocument> = Vec::new();
+    let mut failures = Vec::new();
+    let mut skipped = 0usize;
+    let mut sentences = 0usize;
+    let send = |pending: &mut Vec<PendingDocument>, failures: &mut Vec<DocumentError>, skipped: &mut usize| -> ControlFlow<()> {
+        let chunk = prepare_chunk(std::mem::take(pending), std::mem::take(failures), std::mem::take(skipped), encoder, opts.batch, pad_id);
+        if tx.send(Ok(chunk)).is_err() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    };
+    read_files(files, &opts.read, &mut |item, bytes| {
+        progress.add_bytes(bytes);
+        if stop.load(Ordering::Relaxed) {
+            return ControlFlow::Break(());
+        }
+        match item {
+            Err(e) => failures.push(e),
+            Ok(document) => {
+                let hash = content_hash(&document.text);
+                match stored_check(&document.id, &hash) {
+                    Ok(true) => skipped += 1,
+                    Ok(false) => {
+                        let split = if whole_lines { whole_text_sentence(&document.text) } else { split_sentences(&document.text) };
+                        sentences += split.len();
+                        pending.push(PendingDocument { document, content_hash: hash, sentences: split });
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into()));
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+        }
+        if sentences >= opts.chunk_sentences || pending.len() + failures.len() + skipped >= opts.chunk_documents {
+            sentences = 0;
+            return send(&mut pending, &mut failures, &mut skipped);
+        }
+        ControlFlow::Continue(())
+    });
+    if !pending.is_empty() || !failures.is_empty() || skipped > 0 {
+        let _ = send(&mut pending, &mut failures, &mut skipped);
+    }
+}
+
+fn prepare_chunk(documents: Vec<PendingDocument>, mut failures: Vec<DocumentError>, skipped: usize, encoder: &SentenceEncoder, policy: BatchPolicy, pad_id: u32) -> PreparedChunk {
+    let texts: Vec<&str> = documents.iter().flat_map(|d| d.sentences.iter().map(|s| s.text.as_str())).collect();
+    let results: Vec<_> = texts.par_iter().map(|t| encoder.encode(t)).collect();
+    let mut encoded = Vec::with_capacity(results.len());
+    let mut bad_docs = Vec::new();
+    let mut i = 0;
+    for (d, doc) in documents.iter().enumerate() {
+        for _ in &doc.sentences {
+            match &results[i] {
+                Ok(_) => {}
+                Err(e) => bad_docs.push((d, e.to_string())),
+            }
+            i += 1;
+        }
+    }
+    for r in results {
+        encoded.push(r.unwrap_or_default());
+    }
+    let mut documents = documents;
+    if !bad_docs.is_empty() {
+        // Drop failed documents (and their sentences) so the chunk stays consistent.
+        bad_docs.dedup_by_key(|(d, _)| *d);
+        let mut keep_docs = Vec::new();
+        let mut keep_encoded = Vec::new();
+        let mut enc_iter = encoded.into_iter();
+        for (d, doc) in documents.into_iter().enumerate() {
+            let mine: Vec<_> = enc_iter.by_ref().take(doc.sentences.len()).collect();
+            if let Some((_, problem)) = bad_docs.iter().find(|(b, _)| *b == d) {
+                failures.push(DocumentError { location: doc.document.id.clone(), problem: problem.clone() });
+            } else {
+                keep_encoded.extend(mine);
+                keep_docs.push(doc);
+            }
+        }
+        documents = keep_docs;
+        encoded = keep_encoded;
+    }
+    let mut sequences = Vec::new();
+    for (s, e) in encoded.iter().enumerate() {
+        if !e.is_empty() {
+            sequences.extend(encoder.windows(e.len()).into_iter().map(|w| (s, w)));
+        }
+    }
+    let special = encoder.special_len();
+    let lengths: Vec<usize> = sequences.iter().map(|(_, w)| w.len() + special).collect();
+    let mut ids_buf = Vec::new();
+    let batches = plan_batches(&lengths, policy)
+        .into_iter()
+        .map(|rows| {
+            let seqs: Vec<Vec<u32>> = rows
+                .iter()
+                .map(|&q| {
+                    let (s, w) = sequences[q];
+                    encoder.model_input(&encoded[s], w, &mut ids_buf);
+                    ids_buf.clone()
+                })
+                .collect();
+            let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
+            ModelBatch::from_sequences(rows, &refs, pad_id)
+        })
+        .collect();
+    PreparedChunk { documents, failures, skipped, encoded, sequences, batches }
+}
+
+fn tag_chunks(tagger: &mut dyn Tagger, labels: usize, content_offset: usize, rx: Receiver<Result<PreparedChunk, PipelineError>>, tx: Sender<Result<TaggedChunk, PipelineError>>) {
+    for item in rx {
+        let result = item.and_then(|chunk| {
+            let mut probabilities = vec![Vec::new(); chunk.sequences.len()];
+            for batch in &chunk.batches {
+                let logits = tagger.tag(batch)?;
+                for (r, &q) in batch.rows.iter().enumerate() {
+                    let len = chunk.sequences[q].1.len();
+                    let rows = logits.slice(ndarray::s![r, content_offset..content_offset + len, ..]);
+                    let mut p: Vec<f32> = rows.iter().copied().collect();
+                    softmax_rows(&mut p, labels);
+                    probabilities[q] = p;
+                }
+            }
+            Ok(TaggedChunk { chunk, probabilities })
+        });
+        let failed = result.is_err();
+        if tx.send(result).is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn store_chunks(rx: &Receiver<Result<TaggedChunk, PipelineError>>, roles: Roles, labels: usize, sink: &mut dyn Sink, progress: &Progress) -> Result<PipelineStats, PipelineError> {
+    let mut stats = PipelineStats::default();
+    for item in rx {
+        let TaggedChunk { chunk, probabilities } = item?;
+        let extracted = decode_chunk(&chunk, &probabilities, roles, labels);
+        let sentences: usize = extracted.iter().map(|d| d.sentence_count).sum();
+        let written = sink.write(&extracted)?;
+        if !chunk.failures.is_empty() {
+            for f in &chunk.failures {
+                progress.println(&format!("kgx: skipped {f}"));
+            }
+            sink.record_failures(&chunk.failures)?;
+        }
+        stats.stored += written.documents;
+        stats.replaced += written.replaced;
+        stats.triples += written.triples;
+        stats.new_entities += written.new_entities;
+        stats.skipped += chunk.skipped;
+        stats.failed += chunk.failures.len();
+        stats.sentences += sentences;
+        stats.tokens += chunk.encoded.iter().map(EncodedSentence::len).sum::<usize>();
+        progress.update(stats.stored + stats.skipped + stats.failed, stats.sentences, stats.triples);
+    }
+    Ok(stats)
+}
+
+/// Decodes and assembles every sentence of a tagged chunk.
+fn decode_chunk(chunk: &PreparedChunk, probabilities: &[Vec<f32>], roles: Roles, labels: usize) -> Vec<ExtractedDocument> {
+    // Windows of each encoded sentence, in order.
+    let mut windows_of: Vec<Vec<(Window, &[f32])>> = vec![Vec::new(); chunk.encoded.len()];
+    for (q, &(s, w)) in chunk.sequences.iter().enumerate() {
+        windows_of[s].push((w, probabilities[q].as_slice()));
+    }
+    let mut flat = 0;
+    chunk
+        .documents
+        .iter()
+        .map(|doc| {
+            let sentences = doc
+                .sentences
+                .iter()
+                .map(|sentence| {
+                    let encoded = &chunk.encoded[flat];
+                    let windows = &windows_of[flat];
+                    flat += 1;
+                    let triples = if windows.is_empty() {
+                        Vec::new()
+                    } else {
+                        let probs = merge_windows(encoded.len(), labels, windows);
+                        let words = word_tags(encoded, &probs, labels);
+                        assemble(&sentence.text, &spans(&words, roles.outside), roles)
+                    };
+                    ExtractedSentence { sentence: sentence.clone(), triples }
+                })
+                .collect();
+            ExtractedDocument { document: doc.document.clone(), content_hash: doc.content_hash.clone(), sentences, sentence_count: doc.sentences.len() }
+        })
+        .collect()
+}

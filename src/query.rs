@@ -1,0 +1,176 @@
+//! `kgx query`: SPARQL over a store, results streamed to a writer.
+//!
+//! Takes: a store directory, a SPARQL query (kgx's prefixes predeclared)
+//! and an output format. Gives: SELECT/ASK results as an aligned table or
+//! the W3C formats (CSV, TSV, JSON, XML); CONSTRUCT/DESCRIBE results as
+//! Turtle, N-Triples or N-Quads.
+//! Invariants: the default graph is the union of all named graphs (each
+//! document's graph), so queries need no GRAPH clause; syntax errors are
+//! reported with the parser's line and column (prefixes do not shift them).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use oxigraph::io::{RdfFormat, RdfSerializer};
+use oxigraph::model::{GraphNameRef, QuadRef, Term};
+use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
+use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+
+use crate::store::lock::StoreLock;
+use crate::store::vocab::{KGX, PROV, RDF, RDFS, XSD};
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryFormat {
+    /// Aligned columns for people (SELECT/ASK).
+    Table,
+    Csv,
+    Tsv,
+    Json,
+    Xml,
+    /// CONSTRUCT/DESCRIBE (default for them).
+    Turtle,
+    Ntriples,
+    Nquads,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("SPARQL syntax error in {source_name}: {message}")]
+    Syntax { source_name: String, message: String },
+    #[error("query evaluation failed: {0}")]
+    Evaluation(String),
+    #[error("format {format:?} does not fit a {kind} query (use {hint})")]
+    Format { format: QueryFormat, kind: &'static str, hint: &'static str },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write results: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+const PREFIXES: [(&str, &str); 5] = [("kgx", KGX), ("prov", PROV), ("rdf", RDF), ("rdfs", RDFS), ("xsd", XSD)];
+
+/// An opened, locked, existing store for reading.
+pub struct ReadStore {
+    pub store: oxigraph::store::Store,
+    pub dir: PathBuf,
+    _lock: StoreLock,
+}
+
+impl ReadStore {
+    pub fn open(dir: &Path, command: &str) -> Result<Self, StoreError> {
+        if !dir.join("oxigraph").is_dir() {
+            return Err(StoreError::Missing { dir: dir.to_path_buf() });
+        }
+        let lock = StoreLock::acquire(dir, command)?;
+        let store = oxigraph::store::Store::open(dir.join("oxigraph")).map_err(|e| StoreError::Rdf { dir: dir.to_path_buf(), message: e.to_string() })?;
+        Ok(Self { store, dir: dir.to_path_buf(), _lock: lock })
+    }
+}
+
+/// Runs `query` and writes its results in `format` (None: the kind's default).
+pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Option<QueryFormat>, out: &mut dyn Write) -> Result<(), QueryError> {
+    let mut evaluator = SparqlEvaluator::new();
+    for (p, iri) in PREFIXES {
+        evaluator = evaluator.with_prefix(p, iri).map_err(|e| QueryError::Evaluation(e.to_string()))?;
+    }
+    let mut prepared = evaluator
+        .parse_query(query)
+        .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: e.to_string() })?;
+    prepared.dataset_mut().set_default_graph_as_union();
+    let results = prepared.on_store(&store.store).execute().map_err(|e| QueryError::Evaluation(e.to_string()))?;
+    match results {
+        QueryResults::Solutions(solutions) => {
+            let variables = solutions.variables().to_vec();
+            let w3c = match format.unwrap_or(QueryFormat::Table) {
+                QueryFormat::Table => return write_table(solutions, &variables, out),
+                QueryFormat::Csv => QueryResultsFormat::Csv,
+                QueryFormat::Tsv => QueryResultsFormat::Tsv,
+                QueryFormat::Json => QueryResultsFormat::Json,
+                QueryFormat::Xml => QueryResultsFormat::Xml,
+                f => return Err(QueryError::Format { format: f, kind: "SELECT", hint: "table, csv, tsv, json or xml" }),
+            };
+            let mut ser = QueryResultsSerializer::from_format(w3c).serialize_solutions_to_writer(out, variables)?;
+            for solution in solutions {
+                let solution = solution.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+                ser.serialize(&solution)?;
+            }
+            ser.finish()?;
+        }
+        QueryResults::Boolean(value) => {
+            let w3c = match format.unwrap_or(QueryFormat::Table) {
+                QueryFormat::Table => {
+                    writeln!(out, "{value}")?;
+                    return Ok(());
+                }
+                QueryFormat::Csv => QueryResultsFormat::Csv,
+                QueryFormat::Tsv => QueryResultsFormat::Tsv,
+                QueryFormat::Json => QueryResultsFormat::Json,
+                QueryFormat::Xml => QueryResultsFormat::Xml,
+                f => return Err(QueryError::Format { format: f, kind: "ASK", hint: "table, csv, tsv, json or xml" }),
+            };
+            QueryResultsSerializer::from_format(w3c).serialize_boolean_to_writer(out, value)?;
+        }
+        QueryResults::Graph(triples) => {
+            let rdf = match format.unwrap_or(QueryFormat::Turtle) {
+                QueryFormat::Turtle => RdfFormat::Turtle,
+                QueryFormat::Ntriples => RdfFormat::NTriples,
+                QueryFormat::Nquads => RdfFormat::NQuads,
+                f => return Err(QueryError::Format { format: f, kind: "CONSTRUCT/DESCRIBE", hint: "turtle, ntriples or nquads" }),
+            };
+            let mut serializer = RdfSerializer::from_format(rdf);
+            if rdf == RdfFormat::Turtle {
+                for (p, iri) in PREFIXES {
+                    serializer = serializer.with_prefix(p, iri).map_err(|e| QueryError::Evaluation(e.to_string()))?;
+                }
+            }
+            let mut writer = serializer.for_writer(out);
+            for triple in triples {
+                let t = triple.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+                writer.serialize_quad(QuadRef::new(&t.subject, &t.predicate, &t.object, GraphNameRef::DefaultGraph))?;
+            }
+            writer.finish()?;
+        }
+    }
+    Ok(())
+}
+
+/// A term as people read it: prefixed names, plain literal values.
+pub fn display_term(term: &Term) -> String {
+    match term {
+        Term::NamedNode(n) => shorten(n.as_str()),
+        Term::Literal(l) => l.value().to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn shorten(iri: &str) -> String {
+    for (p, ns) in PREFIXES {
+        if let Some(local) = iri.strip_prefix(ns) {
+            return format!("{p}:{local}");
+        }
+    }
+    format!("<{iri}>")
+}
+
+fn write_table(solutions: oxigraph::sparql::QuerySolutionIter<'_>, variables: &[oxigraph::sparql::Variable], out: &mut dyn Write) -> Result<(), QueryError> {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for solution in solutions {
+        let solution = solution.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+        rows.push(variables.iter().map(|v| solution.get(v).map(display_term).unwrap_or_default().replace(['\n', '\t'], " ")).collect());
+    }
+    let headers: Vec<String> = variables.iter().map(|v| v.as_str().to_string()).collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([headers[i].chars().count()]).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..headers.len()).map(width).collect();
+    let line = |cells: &[String]| -> String {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join(" | ").trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&headers))?;
+    writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-"))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    writeln!(out, "({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" })?;
+    Ok(())
+}

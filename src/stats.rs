@@ -1,0 +1,134 @@
+//! `kgx stats`: what a store holds.
+//!
+//! Takes: an opened store and its run log. Gives: counts (documents,
+//! sentences, extractions, entities, relations), the top entities by degree
+//! and by PageRank, the weakly connected components (number and sizes) of
+//! the entity graph (petgraph), and the runs from the run log.
+//! Invariants: read-only; the entity graph has one edge per distinct
+//! (source, target) pair.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use oxigraph::model::Term;
+use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use oxigraph::store::Store;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::unionfind::UnionFind;
+
+use crate::store::runlog::RunRow;
+use crate::store::vocab::sparql_prefixes;
+
+#[derive(Debug, thiserror::Error)]
+#[error("stats: {0}")]
+pub struct StatsError(String);
+
+/// Everything `kgx stats` prints.
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    pub documents: u64,
+    pub sentences: u64,
+    pub extractions: u64,
+    pub entities: u64,
+    pub relations: u64,
+    pub top_degree: Vec<(String, usize)>,
+    pub top_pagerank: Vec<(String, f64)>,
+    /// Component sizes, largest first.
+    pub components: Vec<usize>,
+}
+
+fn rows(store: &Store, query: &str) -> Result<Vec<Vec<Option<Term>>>, StatsError> {
+    let mut prepared = SparqlEvaluator::new().parse_query(&format!("{}{query}", sparql_prefixes())).map_err(|e| StatsError(e.to_string()))?;
+    prepared.dataset_mut().set_default_graph_as_union();
+    let QueryResults::Solutions(solutions) = prepared.on_store(store).execute().map_err(|e| StatsError(e.to_string()))? else {
+        return Err(StatsError("expected solutions".into()));
+    };
+    let vars = solutions.variables().to_vec();
+    solutions.map(|s| s.map(|s| vars.iter().map(|v| s.get(v).cloned()).collect()).map_err(|e| StatsError(e.to_string()))).collect()
+}
+
+fn value(t: &Option<Term>) -> String {
+    match t {
+        Some(Term::Literal(l)) => l.value().to_string(),
+        Some(Term::NamedNode(n)) => n.as_str().to_string(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+fn number(store: &Store, query: &str) -> Result<u64, StatsError> {
+    Ok(rows(store, query)?.first().map(|r| value(&r[0]).parse().unwrap_or(0)).unwrap_or(0))
+}
+
+pub fn compute(store: &Store, top: usize) -> Result<StoreStats, StatsError> {
+    let mut s = StoreStats {
+        documents: number(store, "SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE { ?d a kgx:Document }")?,
+        sentences: number(store, "SELECT (SUM(?c) AS ?n) WHERE { ?d a kgx:Document ; kgx:sentenceCount ?c }")?,
+        extractions: number(store, "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a kgx:Extraction }")?,
+        entities: number(store, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a kgx:Entity }")?,
+        relations: number(store, "SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r a kgx:Relation }")?,
+        ..StoreStats::default()
+    };
+    let labels: HashMap<String, String> = rows(store, "SELECT ?e (SAMPLE(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e")?
+        .iter()
+        .map(|r| (value(&r[0]), value(&r[1])))
+        .collect();
+    let edges = rows(store, "SELECT DISTINCT ?s ?t WHERE { ?x a kgx:Extraction ; rdf:subject ?s ; rdf:object ?t }")?;
+    let mut graph: DiGraph<String, ()> = DiGraph::new();
+    let mut index: HashMap<String, NodeIndex> = HashMap::new();
+    let mut node = |g: &mut DiGraph<String, ()>, iri: String| *index.entry(iri.clone()).or_insert_with(|| g.add_node(iri));
+    for e in &edges {
+        let (a, b) = (node(&mut graph, value(&e[0])), node(&mut graph, value(&e[1])));
+        graph.add_edge(a, b, ());
+    }
+    let label = |i: NodeIndex| labels.get(&graph[i]).cloned().unwrap_or_else(|| graph[i].clone());
+    let mut degree: Vec<(NodeIndex, usize)> = graph.node_indices().map(|n| (n, graph.neighbors_undirected(n).count())).collect();
+    degree.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| label(a.0).cmp(&label(b.0))));
+    s.top_degree = degree.iter().take(top).map(|(n, d)| (label(*n), *d)).collect();
+    if graph.node_count() > 0 {
+        let ranks = petgraph::algo::page_rank(&graph, 0.85_f64, 50);
+        let mut ranked: Vec<(NodeIndex, f64)> = graph.node_indices().map(|n| (n, ranks[n.index()])).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| label(a.0).cmp(&label(b.0))));
+        s.top_pagerank = ranked.iter().take(top).map(|(n, r)| (label(*n), *r)).collect();
+    }
+    let mut uf = UnionFind::<usize>::new(graph.node_count());
+    for e in graph.edge_indices() {
+        if let Some((a, b)) = graph.edge_endpoints(e) {
+            uf.union(a.index(), b.index());
+        }
+    }
+    let mut sizes: HashMap<usize, usize> = HashMap::new();
+    for root in uf.into_labeling() {
+        *sizes.entry(root).or_default() += 1;
+    }
+    s.components = sizes.into_values().collect();
+    s.components.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(s)
+}
+
+pub fn print(stats: &StoreStats, runs: &[RunRow], out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "documents    {}", stats.documents)?;
+    writeln!(out, "sentences    {}", stats.sentences)?;
+    writeln!(out, "extractions  {}", stats.extractions)?;
+    writeln!(out, "entities     {}", stats.entities)?;
+    writeln!(out, "relations    {}", stats.relations)?;
+    let largest: Vec<String> = stats.components.iter().take(5).map(|c| c.to_string()).collect();
+    writeln!(out, "components   {} weakly connected (largest: {})", stats.components.len(), largest.join(", "))?;
+    writeln!(out, "\ntop entities by degree")?;
+    for (label, d) in &stats.top_degree {
+        writeln!(out, "  {d:>6}  {label}")?;
+    }
+    writeln!(out, "\ntop entities by PageRank")?;
+    for (label, r) in &stats.top_pagerank {
+        writeln!(out, "  {r:>8.5}  {label}")?;
+    }
+    writeln!(out, "\nruns")?;
+    for r in runs {
+        writeln!(
+            out,
+            "  {}  {:<11} {} ({}) on {}: {} stored, {} skipped, {} failed, {} sentences, {} triples; {} -> {}",
+            r.id, r.status, r.model, r.precision, r.provider, r.counts.documents, r.counts.skipped, r.counts.failed, r.counts.sentences, r.counts.triples, r.started_at, r.ended_at.as_deref().unwrap_or("-")
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! The Oxigraph side of the store: documents -> quads -> committed graphs.
+//!
+//! Takes: extracted documents and the run that made them. Gives: one named
+//! graph per document (named by the document's IRI) holding the document
+//! record, the sentences that gave triples, the asserted triples
+//! `<source> <relation> <target>`, labels and types of their nodes, and one
+//! reified extraction record per triple (`rdf:Statement` + PROV-O); plus
+//! one graph per run describing the run and the model.
+//! Invariants: a chunk is one transaction; a stored document is recognised
+//! by `<doc> kgx:contentHash "<hash>"` in its own graph.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use oxigraph::model::{GraphNameRef, Literal, NamedNode, NamedNodeRef, Quad, QuadRef, TermRef};
+use oxigraph::store::Store;
+
+use super::vocab::{kgx, Iris, PROV, RDF, RDFS, XSD};
+use super::{ExtractedDocument, StoreError, WriteStats};
+
+/// What a run is, as recorded in the store and the run log.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub id: String,
+    pub started_at: String,
+    pub model_name: String,
+    pub precision: String,
+    pub device: String,
+    pub provider: String,
+}
+
+pub struct RdfStore {
+    store: Store,
+    dir: PathBuf,
+    iris: Iris,
+}
+
+fn node(iri: String) -> NamedNode {
+    NamedNode::new_unchecked(iri)
+}
+
+fn typed(value: impl ToString, datatype: &str) -> Literal {
+    Literal::new_typed_literal(value.to_string(), node(format!("{XSD}{datatype}")))
+}
+
+/// Predicates and classes, built once.
+struct Terms {
+    rdf_type: NamedNode,
+    label: NamedNode,
+    subject: NamedNode,
+    predicate: NamedNode,
+    object: NamedNode,
+    statement: NamedNode,
+    generated_by: NamedNode,
+    generated_at: NamedNode,
+    content_hash: NamedNode,
+}
+
+impl Terms {
+    fn new() -> Self {
+        Self {
+            rdf_type: node(format!("{RDF}type")),
+            label: node(format!("{RDFS}label")),
+            subject: node(format!("{RDF}subject")),
+            predicate: node(format!("{RDF}predicate")),
+            object: node(format!("{RDF}object")),
+            statement: node(format!("{RDF}Statement")),
+            generated_by: node(format!("{PROV}wasGeneratedBy")),
+            generated_at: node(format!("{PROV}generatedAtTime")),
+            content_hash: node(kgx("contentHash")),
+        }
+    }
+}
+
+impl RdfStore {
+    /// Opens (creating if needed) the Oxigraph store under `dir/oxigraph`.
+    pub fn open(dir: &Path, base: &str) -> Result<Self, StoreError> {
+        let path = dir.join("oxigraph");
+        let store = Store::open(&path).map_err(|e| StoreError::Rdf { dir: dir.to_path_buf(), message: e.to_string() })?;
+        Ok(Self { store, dir: dir.to_path_buf(), iris: Iris::new(base) })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Rdf { dir: self.dir.clone(), message: e.to_string() }
+    }
+
+    /// A thread-safe check of whether a document with this hash is stored.
+    pub fn stored_check(&self) -> super::StoredCheck {
+        let store = self.store.clone();
+        let iris = self.iris.clone();
+        let dir = self.dir.clone();
+        let content_hash = Terms::new().content_hash;
+        Box::new(move |id, hash| {
+            let doc = node(iris.document(id));
+            let literal = Literal::new_simple_literal(hash);
+            store
+                .contains(QuadRef::new(&doc, &content_hash, &literal, GraphNameRef::NamedNode(doc.as_ref())))
+                .map_err(|e| StoreError::Rdf { dir: dir.clone(), message: e.to_string() })
+        })
+    }
+
+    /// Commits a chunk of documents (and, with `run`, the run's graph) in one transaction.
+    pub fn write(&self, chunk: &[ExtractedDocument], run: Option<&RunInfo>, run_id: &str) -> Result<WriteStats, StoreError> {
+        let terms = Terms::new();
+        let now = typed(crate::timestamp::now_rfc3339(), "dateTime");
+        let mut stats = WriteStats::default();
+        let mut quads = Vec::new();
+        let mut entities: HashSet<String> = HashSet::new();
+        for doc in chunk {
+            stats.documents += 1;
+            stats.triples += document_quads(doc, &self.iris, &terms, run_id, &now, &mut quads, &mut entities);
+        }
+        if let Some(run) = run {
+            run_quads(run, &self.iris, &terms, &mut quads);
+        }
+        let mut tx = self.store.start_transaction().map_err(|e| self.err(e))?;
+        let entity_class = node(kgx("Entity"));
+        for e in &entities {
+            let e = node(e.clone());
+            if tx.quads_for_pattern(Some(e.as_ref().into()), Some(terms.rdf_type.as_ref()), Some(entity_class.as_ref().into()), None).next().is_none() {
+                stats.new_entities += 1;
+            }
+        }
+        for doc in chunk {
+            let graph = node(self.iris.document(&doc.document.id));
+            if tx.contains_named_graph(graph.as_ref()).map_err(|e| self.err(e))? {
+                stats.replaced += 1;
+                tx.remove_named_graph(graph.as_ref()).map_err(|e| self.err(e))?;
+            }
+        }
+        tx.extend(quads.iter());
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(stats)
+    }
+}
+
+/// Appends the quads of one document; returns the number of triples.
+fn document_quads(doc: &ExtractedDocument, iris: &Iris, t: &Terms, run_id: &str, now: &Literal, out: &mut Vec<Quad>, entities: &mut HashSet<String>) -> usize {
+    let doc_iri = iris.document(&doc.document.id);
+    let g = node(doc_iri.clone());
+    let run = node(iris.run(run_id));
+    let mut add = |s: &NamedNode, p: &NamedNode, o: TermRef<'_>| out.push(QuadRef::new(s, p, o, &g).into_owned());
+    let d = &g;
+    add(d, &t.rdf_type, node(kgx("Document")).as_ref().into());
+    add(d, &node(kgx("documentId")), Literal::new_simple_literal(&doc.document.id).as_ref().into());
+    add(d, &node(kgx("source")), Literal::new_simple_literal(&doc.document.source).as_ref().into());
+    add(d, &t.content_hash, Literal::new_simple_literal(&doc.content_hash).as_ref().into());
+    add(d, &node(kgx("sentenceCount")), typed(doc.sentence_count, "integer").as_ref().into());
+    add(d, &t.generated_by, run.as_ref().into());
+    let mut triples = 0;
+    for es in doc.sentences.iter().filter(|s| !s.triples.is_empty()) {
+        let s = &es.sentence;
+        let sent = node(iris.sentence(&doc_iri, s.index));
+        add(&sent, &t.rdf_type, node(kgx("Sentence")).as_ref().into());
+        add(&sent, &node(kgx("document")), d.as_ref().into());
+        add(&sent, &node(kgx("index")), typed(s.index, "integer").as_ref().into());
+        add(&sent, &node(kgx("text")), Literal::new_simple_literal(&s.text).as_ref().into());
+        add(&sent, &node(kgx("start")), typed(s.start, "integer").as_ref().into());
+        add(&sent, &node(kgx("end")), typed(s.end, "integer").as_ref().into());
+        for (k, triple) in es.triples.iter().enumerate() {
+            let mint = |kind: &str, text: &str| crate::iri::mint(&iris.base, kind, text).and_then(|i| NamedNode::new(i).ok());
+            let (Some(src), Some(rel), Some(tgt)) = (mint("entity", &triple.source.text), mint("relation", &triple.relation.text), mint("entity", &triple.target.text)) else {
+                continue;
+            };
+            triples += 1;
+            entities.insert(src.as_str().to_string());
+            entities.insert(tgt.as_str().to_string());
+            add(&src, &t.rdf_type, node(kgx("Entity")).as_ref().into());
+            add(&src, &t.label, Literal::new_simple_literal(&triple.source.text).as_ref().into());
+            add(&tgt, &t.rdf_type, node(kgx("Entity")).as_ref().into());
+            add(&tgt, &t.label, Literal::new_simple_literal(&triple.target.text).as_ref().into());
+            add(&rel, &t.rdf_type, node(kgx("Relation")).as_ref().into());
+            add(&rel, &t.label, Literal::new_simple_literal(&triple.relation.text).as_ref().into());
+            add(&src, &rel, tgt.as_ref().into());
+            let x = node(iris.extraction(sent.as_str(), k));
+            add(&x, &t.rdf_type, node(kgx("Extraction")).as_ref().into());
+            add(&x, &t.rdf_type, t.statement.as_ref().into());
+            add(&x, &t.subject, src.as_ref().into());
+            add(&x, &t.predicate, rel.as_ref().into());
+            add(&x, &t.object, tgt.as_ref().into());
+            add(&x, &node(kgx("sentence")), sent.as_ref().into());
+            add(&x, &node(kgx("confidence")), typed(format!("{:.6}", triple.confidence), "double").as_ref().into());
+            for (role, m) in [("source", &triple.source), ("relation", &triple.relation), ("target", &triple.target)] {
+                add(&x, &node(kgx(&format!("{role}Start"))), typed(m.start, "integer").as_ref().into());
+                add(&x, &node(kgx(&format!("{role}End"))), typed(m.end, "integer").as_ref().into());
+            }
+            add(&x, &t.generated_by, run.as_ref().into());
+            add(&x, &t.generated_at, now.as_ref().into());
+        }
+    }
+    triples
+}
+
+fn run_quads(run: &RunInfo, iris: &Iris, t: &Terms, out: &mut Vec<Quad>) {
+    let r = node(iris.run(&run.id));
+    let model = node(iris.model(&run.model_name, &run.precision));
+    let g = r.clone();
+    let mut add = |s: &NamedNode, p: NamedNodeRef<'_>, o: TermRef<'_>| out.push(QuadRef::new(s, p, o, &g).into_owned());
+    add(&r, t.rdf_type.as_ref(), node(format!("{PROV}Activity")).as_ref().into());
+    add(&r, t.rdf_type.as_ref(), node(kgx("Run")).as_ref().into());
+    add(&r, node(format!("{PROV}startedAtTime")).as_ref(), typed(&run.started_at, "dateTime").as_ref().into());
+    add(&r, node(format!("{PROV}used")).as_ref(), model.as_ref().into());
+    add(&r, node(kgx("device")).as_ref(), Literal::new_simple_literal(&run.device).as_ref().into());
+    add(&r, node(kgx("provider")).as_ref(), Literal::new_simple_literal(&run.provider).as_ref().into());
+    add(&model, t.rdf_type.as_ref(), node(kgx("Model")).as_ref().into());
+    add(&model, t.rdf_type.as_ref(), node(format!("{PROV}Entity")).as_ref().into());
+    add(&model, t.label.as_ref(), Literal::new_simple_literal(&run.model_name).as_ref().into());
+    add(&model, node(kgx("precision")).as_ref(), Literal::new_simple_literal(&run.precision).as_ref().into());
+}

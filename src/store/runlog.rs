@@ -1,0 +1,183 @@
+//! The run log: a SQLite database of runs and documents (`DIR/runlog.sqlite`).
+//!
+//! Takes: run starts and ends, committed chunks and failed documents.
+//! Gives: `runs` (id, model, device, provider, start/end, counts, status)
+//! and `documents` (id, source, content hash, status, counts, run, error)
+//! for `kgx stats` and for people asking what happened.
+//! Invariants: written after the RDF store commits, so it never claims a
+//! document the store lacks; a run left `running` by a killed process is
+//! marked `killed` by the next writer (which holds the store lock).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::rdf::RunInfo;
+use super::{ExtractedDocument, StoreError};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY, model TEXT NOT NULL, precision TEXT NOT NULL, device TEXT NOT NULL,
+  provider TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL,
+  documents INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0, sentences INTEGER NOT NULL DEFAULT 0,
+  triples INTEGER NOT NULL DEFAULT 0, command TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS documents (
+  id TEXT PRIMARY KEY, source TEXT NOT NULL, content_hash TEXT, status TEXT NOT NULL,
+  sentences INTEGER NOT NULL DEFAULT 0, triples INTEGER NOT NULL DEFAULT 0,
+  run_id TEXT NOT NULL, updated_at TEXT NOT NULL, error TEXT
+);
+";
+
+/// Final counts of a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunCounts {
+    pub documents: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub sentences: usize,
+    pub triples: usize,
+}
+
+/// A run as listed by `kgx stats`.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub id: String,
+    pub model: String,
+    pub precision: String,
+    pub provider: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub status: String,
+    pub counts: RunCounts,
+}
+
+pub struct RunLog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl RunLog {
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("runlog.sqlite");
+        let err = |e: rusqlite::Error| StoreError::RunLog { path: path.clone(), message: e.to_string() };
+        let conn = Connection::open(&path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(Self { conn, path })
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::RunLog { path: self.path.clone(), message: e.to_string() }
+    }
+
+    /// Marks runs a dead process left `running` as `killed`; returns how many.
+    pub fn mark_stale_runs(&self) -> Result<usize, StoreError> {
+        let now = crate::timestamp::now_rfc3339();
+        self.conn.execute("UPDATE runs SET status = 'killed', ended_at = ?1 WHERE status = 'running'", params![now]).map_err(|e| self.err(e))
+    }
+
+    pub fn start_run(&self, run: &RunInfo, command: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (id, model, precision, device, provider, started_at, status, command) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7)",
+                params![run.id, run.model_name, run.precision, run.device, run.provider, run.started_at, command],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records a committed chunk and the run's progress in one transaction.
+    pub fn record_chunk(&mut self, run_id: &str, chunk: &[ExtractedDocument], counts: RunCounts) -> Result<(), StoreError> {
+        let now = crate::timestamp::now_rfc3339();
+        let tx = self.conn.transaction().map_err(|e| StoreError::RunLog { path: self.path.clone(), message: e.to_string() })?;
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO documents (id, source, content_hash, status, sentences, triples, run_id, updated_at, error)
+                     VALUES (?1, ?2, ?3, 'stored', ?4, ?5, ?6, ?7, NULL)
+                     ON CONFLICT(id) DO UPDATE SET source = excluded.source, content_hash = excluded.content_hash,
+                       status = 'stored', sentences = excluded.sentences, triples = excluded.triples,
+                       run_id = excluded.run_id, updated_at = excluded.updated_at, error = NULL",
+                )
+                .map_err(|e| StoreError::RunLog { path: self.path.clone(), message: e.to_string() })?;
+            for d in chunk {
+                let triples: usize = d.sentences.iter().map(|s| s.triples.len()).sum();
+                upsert
+                    .execute(params![d.document.id, d.document.source, d.content_hash, d.sentence_count as i64, triples as i64, run_id, now])
+                    .map_err(|e| StoreError::RunLog { path: self.path.clone(), message: e.to_string() })?;
+            }
+        }
+        Self::update_counts(&tx, run_id, counts).map_err(|e| StoreError::RunLog { path: self.path.clone(), message: e.to_string() })?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn update_counts(conn: &Connection, run_id: &str, c: RunCounts) -> rusqlite::Result<usize> {
+        conn.execute(
+            "UPDATE runs SET documents = ?2, skipped = ?3, failed = ?4, sentences = ?5, triples = ?6 WHERE id = ?1",
+            params![run_id, c.documents as i64, c.skipped as i64, c.failed as i64, c.sentences as i64, c.triples as i64],
+        )
+    }
+
+    /// Records documents that failed (they stay retryable: no hash stored).
+    pub fn record_failures(&mut self, run_id: &str, failures: &[crate::read::DocumentError]) -> Result<(), StoreError> {
+        let now = crate::timestamp::now_rfc3339();
+        for f in failures {
+            self.conn
+                .execute(
+                    "INSERT INTO documents (id, source, content_hash, status, run_id, updated_at, error)
+                     VALUES (?1, ?1, NULL, 'failed', ?2, ?3, ?4)
+                     ON CONFLICT(id) DO UPDATE SET status = CASE WHEN documents.status = 'stored' THEN 'stored' ELSE 'failed' END,
+                       run_id = excluded.run_id, updated_at = excluded.updated_at, error = excluded.error",
+                    params![f.location, run_id, now, f.problem],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    pub fn finish_run(&self, run_id: &str, status: &str, counts: RunCounts) -> Result<(), StoreError> {
+        let now = crate::timestamp::now_rfc3339();
+        Self::update_counts(&self.conn, run_id, counts).map_err(|e| self.err(e))?;
+        self.conn.execute("UPDATE runs SET status = ?2, ended_at = ?3 WHERE id = ?1", params![run_id, status, now]).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, model, precision, provider, started_at, ended_at, status, documents, skipped, failed, sentences, triples FROM runs ORDER BY started_at, id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RunRow {
+                    id: r.get(0)?,
+                    model: r.get(1)?,
+                    precision: r.get(2)?,
+                    provider: r.get(3)?,
+                    started_at: r.get(4)?,
+                    ended_at: r.get(5)?,
+                    status: r.get(6)?,
+                    counts: RunCounts {
+                        documents: r.get::<_, i64>(7)? as usize,
+                        skipped: r.get::<_, i64>(8)? as usize,
+                        failed: r.get::<_, i64>(9)? as usize,
+                        sentences: r.get::<_, i64>(10)? as usize,
+                        triples: r.get::<_, i64>(11)? as usize,
+                    },
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The stored status of a document, if any.
+    pub fn document_status(&self, id: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+        self.conn
+            .query_row("SELECT status, content_hash FROM documents WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}

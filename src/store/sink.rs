@@ -1,0 +1,69 @@
+//! [`StoreSink`]: the [`Sink`] that writes to a kgx store directory.
+//!
+//! Takes: a store directory (created if missing) and the run being made.
+//! Gives: commits to the RDF store, then to the run log, per chunk.
+//! Invariants: holds the store's writer lock for its whole life; the run's
+//! graph is written with the first chunk that stores anything, so a run
+//! that stores nothing leaves the RDF store untouched.
+
+use std::path::{Path, PathBuf};
+
+use super::lock::StoreLock;
+use super::rdf::{RdfStore, RunInfo};
+use super::runlog::{RunCounts, RunLog};
+use super::{ExtractedDocument, Sink, StoreError, StoredCheck, WriteStats};
+
+pub struct StoreSink {
+    pub dir: PathBuf,
+    _lock: StoreLock,
+    rdf: RdfStore,
+    runlog: RunLog,
+    run: RunInfo,
+    run_written: bool,
+    counts: RunCounts,
+}
+
+impl StoreSink {
+    /// Opens the store for writing and registers the run. Returns the sink
+    /// and how many stale runs (of killed processes) were marked.
+    pub fn open(dir: &Path, base: &str, run: RunInfo, command: &str) -> Result<(Self, usize), StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, format!("cannot create: {e}")))?;
+        let lock = StoreLock::acquire(dir, "extract")?;
+        let rdf = RdfStore::open(dir, base)?;
+        let runlog = RunLog::open(dir)?;
+        let stale = runlog.mark_stale_runs()?;
+        runlog.start_run(&run, command)?;
+        Ok((Self { dir: dir.to_path_buf(), _lock: lock, rdf, runlog, run, run_written: false, counts: RunCounts::default() }, stale))
+    }
+
+    /// Ends the run in the log with its final status.
+    pub fn finish(&mut self, status: &str, skipped: usize) -> Result<(), StoreError> {
+        self.counts.skipped = skipped;
+        self.runlog.finish_run(&self.run.id, status, self.counts)
+    }
+}
+
+impl Sink for StoreSink {
+    fn write(&mut self, chunk: &[ExtractedDocument]) -> Result<WriteStats, StoreError> {
+        if chunk.is_empty() {
+            return Ok(WriteStats::default());
+        }
+        let run = (!self.run_written).then_some(&self.run);
+        let stats = self.rdf.write(chunk, run, &self.run.id)?;
+        self.run_written = true;
+        self.counts.documents += stats.documents;
+        self.counts.triples += stats.triples;
+        self.counts.sentences += chunk.iter().map(|d| d.sentence_count).sum::<usize>();
+        self.runlog.record_chunk(&self.run.id, chunk, self.counts)?;
+        Ok(stats)
+    }
+
+    fn stored_check(&self) -> StoredCheck {
+        self.rdf.stored_check()
+    }
+
+    fn record_failures(&mut self, failures: &[crate::read::DocumentError]) -> Result<(), StoreError> {
+        self.counts.failed += failures.len();
+        self.runlog.record_failures(&self.run.id, failures)
+    }
+}

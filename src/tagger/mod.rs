@@ -1,0 +1,48 @@
+//! Tag stage: padded batches -> per-token label logits, behind [`Tagger`].
+//!
+//! Takes: a [`ModelBatch`]. Gives: logits `[rows, width, labels]` as f32.
+//! The ONNX Runtime implementation lives in [`onnx`]; [`runtime`] finds and
+//! loads the ONNX Runtime library and builds sessions (providers, threads,
+//! optimisation level) in one place.
+//! Invariants: the session is used from one thread only (the pipeline's
+//! tagger thread); output shape is checked on every batch.
+
+pub mod onnx;
+pub mod runtime;
+
+use crate::batch::ModelBatch;
+
+/// Where inference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Device {
+    /// CUDA when ONNX Runtime's CUDA provider loads, else CPU (says which on stderr).
+    Auto,
+    /// CPU only; never tries CUDA.
+    Cpu,
+    /// CUDA or a clear error; never falls back.
+    Cuda,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaggerError {
+    #[error("ONNX Runtime library not found: {0}")]
+    LibraryNotFound(String),
+    #[error("cannot load ONNX Runtime from {path}: {message}")]
+    LibraryLoad { path: String, message: String },
+    #[error("CUDA was requested (--device cuda) but ONNX Runtime's CUDA provider is unavailable: {0}")]
+    CudaUnavailable(String),
+    #[error("cannot load model {path}: {message}")]
+    Session { path: String, message: String },
+    #[error("model {path} does not fit kgx: {problem}")]
+    Interface { path: String, problem: String },
+    #[error("inference failed: {0}")]
+    Run(String),
+}
+
+/// A model that tags token sequences.
+pub trait Tagger: Send {
+    /// Logits `[rows, width, labels]` for a batch.
+    fn tag(&mut self, batch: &ModelBatch) -> Result<ndarray::Array3<f32>, TaggerError>;
+    /// The execution provider that runs the model, e.g. `CPUExecutionProvider`.
+    fn provider(&self) -> &str;
+}

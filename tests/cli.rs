@@ -1,0 +1,214 @@
+//! One integration-test binary that runs the real `kgx` executable on the
+//! shipped samples with the real model (built by `make model`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kgx() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kgx"));
+    c.current_dir(repo()).env_remove("KGX_STORE").env_remove("KGX_MODEL").env_remove("ORT_DYLIB_PATH");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    kgx().args(args).output().expect("kgx runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn extract(store: &Path, inputs: &[&str], extra: &[&str]) -> Output {
+    let mut args = vec!["extract", "--quiet", "--device", "cpu", "--store", store.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(inputs);
+    run(&args)
+}
+
+/// Runs a SELECT and returns the CSV rows (header dropped).
+fn select(store: &Path, query: &str) -> Vec<Vec<String>> {
+    let o = run(&["query", "--store", store.to_str().unwrap(), "--format", "csv", "-e", query]);
+    assert!(o.status.success(), "query failed: {}", stderr(&o));
+    let mut reader = csv::ReaderBuilder::new().from_reader(o.stdout.as_slice());
+    reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect()
+}
+
+fn count(store: &Path, query: &str) -> usize {
+    select(store, query)[0][0].parse().unwrap()
+}
+
+const ALL_QUADS: &str = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }";
+
+#[test]
+fn sample_corpus_gives_triples_with_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let o = extract(&store, &["samples/wiki_films.csv"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let extractions = count(&store, "SELECT (COUNT(?x) AS ?n) WHERE { ?x a kgx:Extraction }");
+    assert!(extractions >= 150, "only {extractions} extractions from 300 sentences");
+    // Every extraction has its full provenance, and offsets point into its sentence.
+    let rows = select(
+        &store,
+        "SELECT ?text ?ss ?se ?rs ?re ?ts ?te ?c ?doc ?run ?model WHERE {
+           ?x a kgx:Extraction ; kgx:sentence ?s ; kgx:confidence ?c ; prov:wasGeneratedBy ?run ;
+              kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; kgx:relationStart ?rs ; kgx:relationEnd ?re ;
+              kgx:targetStart ?ts ; kgx:targetEnd ?te ; prov:generatedAtTime ?time .
+           ?s kgx:text ?text ; kgx:document ?d . ?d kgx:documentId ?doc .
+           ?run prov:used ?m . ?m rdfs:label ?model }",
+    );
+    assert_eq!(rows.len(), extractions);
+    for r in &rows {
+        let chars = r[0].chars().count();
+        let offsets: Vec<usize> = r[1..7].iter().map(|v| v.parse().unwrap()).collect();
+        for pair in offsets.chunks(2) {
+            assert!(pair[0] < pair[1] && pair[1] <= chars, "bad span {pair:?} in {:?}", r[0]);
+        }
+        let c: f64 = r[7].parse().unwrap();
+        assert!((0.0..=1.0).contains(&c));
+        assert!(r[8].starts_with("samples/wiki_films.csv:"), "{}", r[8]);
+        assert_eq!(r[10], "kgx-minilm-lora");
+    }
+}
+
+#[test]
+fn second_run_adds_nothing_and_changed_document_replaces_its_extractions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let corpus = dir.path().join("docs.jsonl");
+    std::fs::write(&corpus, "{\"id\":\"a\",\"text\":\"Marie Curie discovered polonium in 1898.\"}\n{\"id\":\"b\",\"text\":\"The film was directed by Steven Spielberg.\"}\n").unwrap();
+    let c = corpus.to_str().unwrap();
+    assert!(extract(&store, &[c], &[]).status.success());
+    let first = count(&store, ALL_QUADS);
+    let o = extract(&store, &[c], &[]);
+    assert!(o.status.success());
+    assert_eq!(count(&store, ALL_QUADS), first, "a second run must add nothing");
+    std::fs::write(&corpus, "{\"id\":\"a\",\"text\":\"Albert Einstein developed the theory of relativity.\"}\n{\"id\":\"b\",\"text\":\"The film was directed by Steven Spielberg.\"}\n").unwrap();
+    assert!(extract(&store, &[c], &[]).status.success());
+    let texts = select(&store, "SELECT ?t WHERE { ?s kgx:text ?t ; kgx:document ?d . ?d kgx:documentId \"a\" }");
+    assert!(texts.iter().all(|r| !r[0].contains("Curie")), "old extractions of a changed document must go: {texts:?}");
+    let docs = count(&store, "SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE { ?d a kgx:Document }");
+    assert_eq!(docs, 2);
+}
+
+#[test]
+fn same_text_under_two_ids_is_two_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let corpus = dir.path().join("docs.jsonl");
+    std::fs::write(&corpus, "{\"id\":\"x\",\"text\":\"Paris is the capital of France.\"}\n{\"id\":\"y\",\"text\":\"Paris is the capital of France.\"}\n").unwrap();
+    assert!(extract(&store, &[corpus.to_str().unwrap()], &[]).status.success());
+    assert_eq!(count(&store, "SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE { ?d a kgx:Document }"), 2);
+}
+
+#[test]
+fn device_cuda_without_gpu_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let o = run(&["extract", "--quiet", "--device", "cuda", "--store", store.to_str().unwrap(), "samples/oie2016_dev_excerpt.txt"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("CUDA"), "{}", stderr(&o));
+    assert!(!store.join("oxigraph").exists(), "a failed start must not create a store");
+}
+
+#[test]
+fn bad_document_is_reported_and_the_rest_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::write(corpus.join("good.txt"), "The company acquired a small startup in Berlin.").unwrap();
+    std::fs::write(corpus.join("latin1.txt"), b"caf\xe9 au lait was served.").unwrap();
+    std::fs::write(corpus.join("binary.txt"), b"\x7fELF\x00\x01\x02").unwrap();
+    let o = extract(&store, &[corpus.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("latin1.txt: invalid UTF-8"), "{err}");
+    assert!(err.contains("binary.txt: contains NUL bytes"), "{err}");
+    assert_eq!(count(&store, "SELECT (COUNT(?d) AS ?n) WHERE { ?d a kgx:Document }"), 1);
+}
+
+#[test]
+fn long_sentence_is_tagged_in_windows_not_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let words: Vec<String> = (0..1500).map(|i| format!("w{i}")).collect();
+    let text = format!("The director praised the actors and {} .", words.join(" and "));
+    let input = dir.path().join("long.txt");
+    std::fs::write(&input, &text).unwrap();
+    let o = extract(&store, &[input.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Whatever was found has offsets inside the (single, long) sentence.
+    for r in select(&store, "SELECT ?te WHERE { ?x kgx:targetEnd ?te }") {
+        assert!(r[0].parse::<usize>().unwrap() <= text.chars().count());
+    }
+}
+
+#[test]
+fn second_writer_is_refused_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut first = kgx()
+        .args(["extract", "--quiet", "--device", "cpu", "--input-format", "lines", "--store", store.to_str().unwrap(), "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = store.join("kgx.lock");
+    for _ in 0..600 {
+        if std::fs::read_to_string(&lock).is_ok_and(|s| s.contains("pid")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = extract(&store, &["samples/oie2016_dev_excerpt.txt"], &[]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("pid {}", first.id())), "{}", stderr(&o));
+    let q = run(&["query", "--store", store.to_str().unwrap(), "-e", "ASK {}"]);
+    assert_eq!(q.status.code(), Some(5), "reads during an extraction are refused: {}", stderr(&q));
+    first.stdin.take().unwrap().write_all(b"Sony released the film in Japan.\n").unwrap();
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn query_errors_have_distinct_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = run(&["query", "--store", dir.path().join("nope").to_str().unwrap(), "-e", "ASK {}"]);
+    assert_eq!(missing.status.code(), Some(5));
+    assert!(stderr(&missing).contains("does not exist"), "{}", stderr(&missing));
+    let store = dir.path().join("store");
+    assert!(extract(&store, &["samples/oie2016_dev_excerpt.txt"], &[]).status.success());
+    let bad = run(&["query", "--store", store.to_str().unwrap(), "-e", "SELECT ?x WHERE {\n  ?x ?y \n"]);
+    assert_eq!(bad.status.code(), Some(6));
+    assert!(stderr(&bad).contains("line"), "{}", stderr(&bad));
+}
+
+#[test]
+fn text_documents_are_split_at_sentences_not_abbreviations() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    assert!(extract(&store, &["samples/oie2016_dev_excerpt.txt"], &[]).status.success());
+    let n = count(&store, "SELECT ?n WHERE { ?d kgx:documentId \"samples/oie2016_dev_excerpt.txt\" ; kgx:sentenceCount ?n }");
+    assert_eq!(n, 30, "the excerpt holds 30 sentences");
+}
+
+#[test]
+fn relations_query_runs_on_the_sample_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    assert!(extract(&store, &["samples/wiki_films.csv"], &[]).status.success());
+    let o = run(&["query", "--store", store.to_str().unwrap(), "queries/relations.rq"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("relation"), "{out}");
+    assert!(out.lines().count() > 5, "{out}");
+}
