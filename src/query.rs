@@ -76,7 +76,7 @@ pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Opti
     }
     let mut prepared = evaluator
         .parse_query(query)
-        .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: e.to_string() })?;
+        .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: syntax_message(&e.to_string()) })?;
     prepared.dataset_mut().set_default_graph_as_union();
     let results = prepared.on_store(&store.store).execute().map_err(|e| QueryError::Evaluation(e.to_string()))?;
     match results {
@@ -135,12 +135,37 @@ pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Opti
     Ok(())
 }
 
+/// `error at L:C: expected one of <200 alternatives>` -> `line L, column C: expected one of <a few> ...`.
+fn syntax_message(raw: &str) -> String {
+    let (position, rest) = match raw.strip_prefix("error at ").and_then(|r| r.split_once(": ")) {
+        Some((pos, rest)) => match pos.split_once(':') {
+            Some((line, column)) => (format!("line {line}, column {column}: "), rest),
+            None => (String::new(), raw),
+        },
+        None => (String::new(), raw),
+    };
+    let mut detail: String = rest.chars().take(160).collect();
+    if rest.chars().count() > 160 {
+        detail.push_str(" ...");
+    }
+    format!("{position}{}", detail.replace('\n', " "))
+}
+
 /// A term as people read it: prefixed names, plain literal values.
 pub fn display_term(term: &Term) -> String {
     match term {
         Term::NamedNode(n) => shorten(n.as_str()),
         Term::Literal(l) => l.value().to_string(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let m = super::syntax_message("error at 3:1: expected one of \"$\", \"(\"");
+        assert_eq!(m, "line 3, column 1: expected one of \"$\", \"(\"");
     }
 }
 

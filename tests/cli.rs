@@ -80,6 +80,42 @@ fn sample_corpus_gives_triples_with_provenance() {
     }
 }
 
+/// Pins what the shipped model extracts from three sample sentences (update
+/// together with the model).
+#[test]
+fn specific_sample_sentences_give_specific_triples() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    assert!(extract(&store, &["samples/wiki_films.csv"], &[]).status.success());
+    let expected = [
+        ("samples/wiki_films.csv:256", "the latter film", "spawned", "a sequel", [0, 15, 16, 23, 24, 32]),
+        ("samples/wiki_films.csv:1", "connie", "decides", "leave on her own", [25, 31, 32, 39, 43, 59]),
+        ("samples/wiki_films.csv:3", "christian", "paralyzed by", "an elder", [0, 9, 18, 30, 31, 39]),
+    ];
+    for (doc, source, relation, target, offsets) in expected {
+        let rows = select(
+            &store,
+            &format!(
+                "SELECT DISTINCT ?sl ?rl ?tl ?ss ?se ?rs ?re ?ts ?te ?c ?text WHERE {{
+                   ?d kgx:documentId \"{doc}\" . ?s kgx:document ?d ; kgx:text ?text .
+                   ?x kgx:sentence ?s ; rdf:subject ?su ; rdf:predicate ?r ; rdf:object ?t ; kgx:confidence ?c ;
+                      kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; kgx:relationStart ?rs ; kgx:relationEnd ?re ;
+                      kgx:targetStart ?ts ; kgx:targetEnd ?te .
+                   ?su rdfs:label ?sl . ?r rdfs:label ?rl . ?t rdfs:label ?tl .
+                   ?su ?r ?t }}"
+            ),
+        );
+        assert_eq!(rows.len(), 1, "{doc}: {rows:?}");
+        let r = &rows[0];
+        assert_eq!((r[0].as_str(), r[1].as_str(), r[2].as_str()), (source, relation, target), "{doc}");
+        let got: Vec<usize> = r[3..9].iter().map(|v| v.parse().unwrap()).collect();
+        assert_eq!(got, offsets, "{doc}");
+        let sentence: Vec<char> = r[10].chars().collect();
+        assert_eq!(sentence[offsets[0]..offsets[1]].iter().collect::<String>(), source);
+        assert!(r[9].parse::<f64>().unwrap() > 0.5, "{doc}: confidence {}", r[9]);
+    }
+}
+
 #[test]
 fn second_run_adds_nothing_and_changed_document_replaces_its_extractions() {
     let dir = tempfile::tempdir().unwrap();
@@ -189,7 +225,7 @@ fn query_errors_have_distinct_exit_codes() {
     assert!(extract(&store, &["samples/oie2016_dev_excerpt.txt"], &[]).status.success());
     let bad = run(&["query", "--store", store.to_str().unwrap(), "-e", "SELECT ?x WHERE {\n  ?x ?y \n"]);
     assert_eq!(bad.status.code(), Some(6));
-    assert!(stderr(&bad).contains("line"), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("line 3, column 1"), "{}", stderr(&bad));
 }
 
 #[test]
