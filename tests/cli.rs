@@ -248,3 +248,63 @@ fn relations_query_runs_on_the_sample_store() {
     assert!(out.starts_with("relation"), "{out}");
     assert!(out.lines().count() > 5, "{out}");
 }
+
+fn export(store: &Path, format: &str, out: &Path) {
+    let o = run(&["export", "--store", store.to_str().unwrap(), "--format", format, "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "export {format}: {}", stderr(&o));
+}
+
+/// Sorted, de-duplicated N-Quads lines of a store loaded from `file`.
+fn load_and_dump(file: &Path, format: oxigraph::io::RdfFormat) -> Vec<String> {
+    let store = oxigraph::store::Store::new().unwrap();
+    store.load_from_reader(format, std::fs::File::open(file).unwrap()).unwrap();
+    let mut lines: Vec<String> = store.iter().map(|q| format!("{} .", q.unwrap())).collect();
+    lines.sort();
+    lines.dedup();
+    lines
+}
+
+#[test]
+fn exports_round_trip_and_open_in_graph_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    assert!(extract(&store, &["samples/wiki_films.csv", "samples/oie2016_dev_excerpt.txt"], &[]).status.success());
+    let (ttl, nt, nq, gml) = (dir.path().join("g.ttl"), dir.path().join("g.nt"), dir.path().join("g.nq"), dir.path().join("g.graphml"));
+    export(&store, "turtle", &ttl);
+    export(&store, "ntriples", &nt);
+    export(&store, "nquads", &nq);
+    export(&store, "graphml", &gml);
+    // N-Quads: loading the export into a fresh store gives the same quads.
+    let quads = count(&store, ALL_QUADS);
+    let reloaded = load_and_dump(&nq, oxigraph::io::RdfFormat::NQuads);
+    assert_eq!(reloaded.len(), quads);
+    let again = dir.path().join("again.nq");
+    std::fs::write(&again, reloaded.join("\n")).unwrap();
+    assert_eq!(load_and_dump(&again, oxigraph::io::RdfFormat::NQuads), reloaded);
+    // Turtle and N-Triples hold the same triples (the union of the graphs).
+    assert_eq!(load_and_dump(&ttl, oxigraph::io::RdfFormat::Turtle), load_and_dump(&nt, oxigraph::io::RdfFormat::NTriples));
+    // rdflib, networkx and igraph open them without complaint.
+    let python = repo().join(".venv/bin/python");
+    assert!(python.exists(), "run the set-up first: {} is missing", python.display());
+    let o = Command::new(python).arg(repo().join("tests/check_exports.py")).args([&ttl, &nq, &gml]).output().unwrap();
+    assert!(o.status.success(), "graph tools rejected an export: {}{}", stdout(&o), stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["nquads"].as_u64().unwrap() as usize, quads);
+    let edges = count(&store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?r ?t WHERE { ?x a kgx:Extraction ; rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t } }");
+    assert_eq!(report["graphml_edges"].as_u64().unwrap() as usize, edges);
+}
+
+#[test]
+fn stats_report_counts_components_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    assert!(extract(&store, &["samples/wiki_films.csv"], &[]).status.success());
+    let o = run(&["stats", "--store", store.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let docs = count(&store, "SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE { ?d a kgx:Document }");
+    assert!(out.contains(&format!("documents    {docs}\n")), "{out}");
+    for needle in ["extractions", "entities", "components", "top entities by degree", "top entities by PageRank", "completed"] {
+        assert!(out.contains(needle), "missing {needle}: {out}");
+    }
+}
