@@ -118,7 +118,10 @@ pub struct QueryArgs {
     pub expression: Option<String>,
     #[command(flatten)]
     pub store: StoreArg,
-    /// Output format (default: table for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE).
+    /// Output format (default: table on a terminal, else tsv, for SELECT/ASK; turtle for CONSTRUCT/DESCRIBE).
     #[arg(long, value_enum)]
     pub format: Option<QueryFormat>,
+    /// Also print the evaluation plan with row counts (JSON) on stderr.
+    #[arg(long)]
+    pub explain: bool,
 }

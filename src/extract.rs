@@ -78,7 +78,9 @@ fn load_tagger(model: &ModelManifest, args: &ExtractArgs) -> Result<(Box<dyn Tag
         match OnnxTagger::load(&path, labels, &opts) {
             Ok(t) => return Ok((Box::new(t), key, true)),
             Err(TaggerError::CudaUnavailable(reason)) if args.device == Device::Auto => {
-                eprintln!("kgx: CUDA unavailable ({}); running on CPU", reason.lines().next().unwrap_or(""));
+                if !args.quiet {
+                    eprintln!("kgx: CUDA unavailable ({}); running on CPU", reason.lines().next().unwrap_or(""));
+                }
             }
             Err(e) => return Err(e.into()),
         }

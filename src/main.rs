@@ -75,7 +75,7 @@ fn query(args: &QueryArgs) -> anyhow::Result<()> {
     let store = kgx::query::ReadStore::open(&args.store.store, "query")?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    kgx::query::run_query(&store, &text, &source, args.format, &mut out)?;
+    kgx::query::run_query(&store, &text, &source, args.format, args.explain, &mut out)?;
     out.flush()?;
     Ok(())
 }

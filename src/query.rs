@@ -69,7 +69,8 @@ impl ReadStore {
 }
 
 /// Runs `query` and writes its results in `format` (None: the kind's default).
-pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Option<QueryFormat>, out: &mut dyn Write) -> Result<(), QueryError> {
+/// With `explain`, the evaluation plan (JSON, with row counts) goes to stderr after the results.
+pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Option<QueryFormat>, explain: bool, out: &mut dyn Write) -> Result<(), QueryError> {
     let mut evaluator = SparqlEvaluator::new();
     for (p, iri) in PREFIXES {
         evaluator = evaluator.with_prefix(p, iri).map_err(|e| QueryError::Evaluation(e.to_string()))?;
@@ -78,11 +79,28 @@ pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Opti
         .parse_query(query)
         .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: syntax_message(&e.to_string()) })?;
     prepared.dataset_mut().set_default_graph_as_union();
-    let results = prepared.on_store(&store.store).execute().map_err(|e| QueryError::Evaluation(e.to_string()))?;
+    let bound = prepared.on_store(&store.store);
+    let (results, explanation) = if explain {
+        let (results, explanation) = bound.compute_statistics().explain();
+        (results, Some(explanation))
+    } else {
+        (bound.execute(), None)
+    };
+    let results = results.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+    write_results(results, format, out)?;
+    if let Some(explanation) = explanation {
+        let mut err = std::io::stderr().lock();
+        explanation.write_in_json(&mut err)?;
+        writeln!(err)?;
+    }
+    Ok(())
+}
+
+fn write_results(results: QueryResults<'_>, format: Option<QueryFormat>, out: &mut dyn Write) -> Result<(), QueryError> {
     match results {
         QueryResults::Solutions(solutions) => {
             let variables = solutions.variables().to_vec();
-            let w3c = match format.unwrap_or(QueryFormat::Table) {
+            let w3c = match format.unwrap_or_else(default_table_format) {
                 QueryFormat::Table => return write_table(solutions, &variables, out),
                 QueryFormat::Csv => QueryResultsFormat::Csv,
                 QueryFormat::Tsv => QueryResultsFormat::Tsv,
@@ -98,7 +116,7 @@ pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Opti
             ser.finish()?;
         }
         QueryResults::Boolean(value) => {
-            let w3c = match format.unwrap_or(QueryFormat::Table) {
+            let w3c = match format.unwrap_or_else(default_table_format) {
                 QueryFormat::Table => {
                     writeln!(out, "{value}")?;
                     return Ok(());
@@ -151,21 +169,17 @@ fn syntax_message(raw: &str) -> String {
     format!("{position}{}", detail.replace('\n', " "))
 }
 
+/// SELECT/ASK default: a table for people on a terminal, W3C TSV for programs.
+fn default_table_format() -> QueryFormat {
+    if is_terminal::is_terminal(std::io::stdout()) { QueryFormat::Table } else { QueryFormat::Tsv }
+}
+
 /// A term as people read it: prefixed names, plain literal values.
 pub fn display_term(term: &Term) -> String {
     match term {
         Term::NamedNode(n) => shorten(n.as_str()),
         Term::Literal(l) => l.value().to_string(),
         other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn syntax_errors_name_line_and_column() {
-        let m = super::syntax_message("error at 3:1: expected one of \"$\", \"(\"");
-        assert_eq!(m, "line 3, column 1: expected one of \"$\", \"(\"");
     }
 }
 
@@ -198,4 +212,13 @@ fn write_table(solutions: oxigraph::sparql::QuerySolutionIter<'_>, variables: &[
     }
     writeln!(out, "({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let m = super::syntax_message("error at 3:1: expected one of \"$\", \"(\"");
+        assert_eq!(m, "line 3, column 1: expected one of \"$\", \"(\"");
+    }
 }

@@ -242,7 +242,7 @@ fn relations_query_runs_on_the_sample_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     assert!(extract(&store, &["samples/wiki_films.csv"], &[]).status.success());
-    let o = run(&["query", "--store", store.to_str().unwrap(), "queries/relations.rq"]);
+    let o = run(&["query", "--store", store.to_str().unwrap(), "--format", "table", "queries/relations.rq"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.starts_with("relation"), "{out}");
@@ -306,5 +306,66 @@ fn stats_report_counts_components_and_runs() {
     assert!(out.contains(&format!("documents    {docs}\n")), "{out}");
     for needle in ["extractions", "entities", "components", "top entities by degree", "top entities by PageRank", "completed"] {
         assert!(out.contains(needle), "missing {needle}: {out}");
+    }
+}
+
+/// Runs every query in `queries/` on the sample store and compares its rows
+/// with `tests/expected/NAME.tsv` (run IRIs, which change every run, are
+/// masked). `KGX_BLESS=1 cargo test --release --test cli shipped_queries`
+/// rewrites the expected files after a deliberate change (e.g. a new model).
+#[test]
+fn shipped_queries_give_the_expected_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    assert!(extract(&store, &["samples/wiki_films.csv", "samples/oie2016_dev_excerpt.txt"], &[]).status.success());
+    let mut queries: Vec<PathBuf> = std::fs::read_dir(repo().join("queries")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "rq")).collect();
+    queries.sort();
+    assert!(queries.len() >= 6, "ship at least six queries");
+    let bless = std::env::var_os("KGX_BLESS").is_some();
+    for q in queries {
+        let text = std::fs::read_to_string(&q).unwrap();
+        assert!(text.starts_with('#'), "{} must start with a comment saying what it answers", q.display());
+        let o = run(&["query", "--store", store.to_str().unwrap(), "--format", "tsv", q.to_str().unwrap()]);
+        assert!(o.status.success(), "{}: {}", q.display(), stderr(&o));
+        let got = mask_runs(&stdout(&o));
+        assert!(got.lines().count() > 1, "{} returned no rows on the sample store", q.display());
+        let name = q.file_stem().unwrap().to_str().unwrap();
+        let expected_path = repo().join("tests/expected").join(format!("{name}.tsv"));
+        if bless {
+            std::fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
+            std::fs::write(&expected_path, &got).unwrap();
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| panic!("missing {}", expected_path.display()));
+        assert_eq!(got, expected, "{name}.rq rows changed");
+    }
+}
+
+fn mask_runs(tsv: &str) -> String {
+    let mut out = String::with_capacity(tsv.len());
+    let mut rest = tsv;
+    while let Some(i) = rest.find("/run/") {
+        out.push_str(&rest[..i + 5]);
+        rest = &rest[i + 5..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        out.push_str("RUN");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn batch_size_does_not_change_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    assert!(extract(&a, &["samples/oie2016_dev_excerpt.txt", "samples/wiki_films.csv"], &[]).status.success());
+    assert!(extract(&b, &["samples/oie2016_dev_excerpt.txt", "samples/wiki_films.csv"], &["--max-batch", "1"]).status.success());
+    let q = "SELECT ?x ?ss ?se ?rs ?re ?ts ?te ?c WHERE { ?x a kgx:Extraction ; kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; kgx:relationStart ?rs ; kgx:relationEnd ?re ; kgx:targetStart ?ts ; kgx:targetEnd ?te ; kgx:confidence ?c } ORDER BY ?x";
+    let (ra, rb) = (select(&a, q), select(&b, q));
+    assert_eq!(ra.len(), rb.len());
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(x[..7], y[..7]);
+        let (cx, cy): (f64, f64) = (x[7].parse().unwrap(), y[7].parse().unwrap());
+        assert!((cx - cy).abs() < 1e-4, "{x:?} vs {y:?}");
     }
 }
