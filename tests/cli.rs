@@ -369,3 +369,57 @@ fn batch_size_does_not_change_the_output() {
         assert!((cx - cy).abs() < 1e-4, "{x:?} vs {y:?}");
     }
 }
+
+/// Writes the hostile fixture set into `dir`: (file name, contents, usable?).
+fn hostile_fixtures(dir: &Path) -> Vec<(&'static str, bool)> {
+    let files: Vec<(&'static str, Vec<u8>, bool)> = vec![
+        ("invalid_utf8.txt", b"The cat \xff\xfe sat on the mat.".to_vec(), false),
+        ("nul_bytes.txt", b"The dog\0 barked at the mailman.".to_vec(), false),
+        ("binary.bin", (0..4096u32).map(|i| (i * 7 % 256) as u8).collect(), false),
+        ("empty.txt", Vec::new(), true),
+        ("ten_mb_line.txt", "abcdefghij".repeat(1_000_000).into_bytes(), true),
+        ("long_sentence.txt", format!("The committee approved {} finally.", "the plan and ".repeat(15_400)).into_bytes(), true),
+        ("punctuation.txt", b"?!... ;;; --- ((( ))) ,,, ...".to_vec(), true),
+        ("bom_crlf.txt", b"\xef\xbb\xbfThe company hired a new chief.\r\nShe started in May.\r\n".to_vec(), true),
+        ("emoji.txt", "The \u{1F600} emoji 👍🏽 delighted the fans of the band 🎸.".as_bytes().to_vec(), true),
+        ("cjk.txt", "東京は日本の首都です。 Tokyo is the capital of Japan.".as_bytes().to_vec(), true),
+        ("rtl.txt", "\u{5E9}\u{5DC}\u{5D5}\u{5DD} means peace. The \u{202E}reversed\u{202C} word confused readers.".as_bytes().to_vec(), true),
+        ("zero_width.txt", "The\u{200B}zero\u{200D}width\u{FEFF} joiner hid in the text of the novel.".as_bytes().to_vec(), true),
+        ("markup.txt", br#"The <b>author</b> wrote "quotes" \ and ^^xsd:string @prefix ex: <http://x/> . ]]> in the CDATA section & more."#.to_vec(), true),
+    ];
+    files
+        .into_iter()
+        .map(|(name, bytes, usable)| {
+            std::fs::write(dir.join(name), bytes).unwrap();
+            (name, usable)
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_inputs_are_reported_or_stored_and_exports_still_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("hostile");
+    std::fs::create_dir(&corpus).unwrap();
+    let fixtures = hostile_fixtures(&corpus);
+    let store = dir.path().join("store");
+    let o = extract(&store, &[corpus.to_str().unwrap()], &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "bad documents must give exit code 3: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for (name, usable) in &fixtures {
+        let reported = err.lines().any(|l| l.contains(name));
+        assert_eq!(reported, !usable, "{name}: reported={reported}\n{err}");
+    }
+    let stored: Vec<String> = select(&store, "SELECT ?id WHERE { ?d kgx:documentId ?id }").into_iter().map(|r| r[0].clone()).collect();
+    for (name, usable) in &fixtures {
+        assert_eq!(stored.iter().any(|id| id.ends_with(name)), *usable, "{name} stored? {stored:?}");
+    }
+    let (ttl, nq, gml) = (dir.path().join("h.ttl"), dir.path().join("h.nq"), dir.path().join("h.graphml"));
+    export(&store, "turtle", &ttl);
+    export(&store, "nquads", &nq);
+    export(&store, "graphml", &gml);
+    let python = repo().join(".venv/bin/python");
+    let o = Command::new(python).arg(repo().join("tests/check_exports.py")).args([&ttl, &nq, &gml]).output().unwrap();
+    assert!(o.status.success(), "exports of hostile input must parse: {}{}", stdout(&o), stderr(&o));
+}
