@@ -423,3 +423,79 @@ fn hostile_inputs_are_reported_or_stored_and_exports_still_parse() {
     let o = Command::new(python).arg(repo().join("tests/check_exports.py")).args([&ttl, &nq, &gml]).output().unwrap();
     assert!(o.status.success(), "exports of hostile input must parse: {}{}", stdout(&o), stderr(&o));
 }
+
+/// A copy of the shipped model directory whose files a test may break.
+fn model_copy(dir: &Path, precision_file: &str) -> PathBuf {
+    let src = repo().join("models/kgx-minilm-lora");
+    let dst = dir.join("model");
+    std::fs::create_dir_all(dst.join("onnx")).unwrap();
+    for f in ["model.json", "tokenizer.json"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    std::fs::copy(src.join("onnx").join(precision_file), dst.join("onnx").join(precision_file)).unwrap();
+    dst
+}
+
+fn extract_with_model(dir: &Path, model: &Path) -> Output {
+    let store = dir.join("store");
+    run(&["extract", "--quiet", "--device", "cpu", "--precision", "fp32", "--model", model.to_str().unwrap(), "--store", store.to_str().unwrap(), "samples/oie2016_dev_excerpt.txt"])
+}
+
+#[test]
+fn broken_model_files_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // Missing directory.
+    let o = extract_with_model(dir.path(), &dir.path().join("no-such-model"));
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("no-such-model does not exist"), "{}", stderr(&o));
+    // Missing ONNX file.
+    let model = model_copy(dir.path(), "model.onnx");
+    std::fs::remove_file(model.join("onnx/model.onnx")).unwrap();
+    let o = extract_with_model(dir.path(), &model);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("make model"), "{}", stderr(&o));
+    // Truncated ONNX file.
+    let model = model_copy(dir.path(), "model.onnx");
+    let bytes = std::fs::read(model.join("onnx/model.onnx")).unwrap();
+    std::fs::write(model.join("onnx/model.onnx"), &bytes[..bytes.len() / 3]).unwrap();
+    let o = extract_with_model(dir.path(), &model);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("cannot load model"), "{}", stderr(&o));
+    // Manifest and ONNX disagree on the label count.
+    let model = model_copy(dir.path(), "model.onnx");
+    let manifest = std::fs::read_to_string(model.join("model.json")).unwrap();
+    std::fs::write(model.join("model.json"), manifest.replace("\"TGT\"", "\"TGT\", \"EXTRA\"")).unwrap();
+    let o = extract_with_model(dir.path(), &model);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("output has 4 labels, the model manifest lists 5"), "{}", stderr(&o));
+    // Garbage manifest.
+    std::fs::write(model.join("model.json"), "{ not json").unwrap();
+    let o = extract_with_model(dir.path(), &model);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("model.json is not valid"), "{}", stderr(&o));
+    assert!(!dir.path().join("store/oxigraph").exists(), "model errors must not touch the store");
+}
+
+#[test]
+fn model_with_unexpected_inputs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_copy(dir.path(), "model.onnx");
+    let python = repo().join(".venv/bin/python");
+    let onnx_path = model.join("onnx/model.onnx");
+    let script = "import onnx,sys; m=onnx.load(sys.argv[1]); old=m.graph.input[0].name; m.graph.input[0].name='pixel_values'\nfor n in m.graph.node:\n  n.input[:]=['pixel_values' if i==old else i for i in n.input]\nonnx.save(m, sys.argv[1])";
+    let o = Command::new(python).args(["-c", script, onnx_path.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = extract_with_model(dir.path(), &model);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("unexpected input \"pixel_values\""), "{}", stderr(&o));
+}
+
+#[test]
+fn store_path_that_is_a_file_gives_a_store_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let o = run(&["extract", "--quiet", "--device", "cpu", "--store", file.to_str().unwrap(), "samples/oie2016_dev_excerpt.txt"]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not-a-dir"), "{}", stderr(&o));
+}
