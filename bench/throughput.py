@@ -1,0 +1,192 @@
+"""CPU throughput of kgx against the Python baselines, in one run.
+
+Usage: bench/throughput.py [--sentences 20000] [--threads 2] [--kgx target/release/kgx]
+(`make bench` runs it). One corpus (the sample sentences replicated with
+distinct ids, generated here), one model, one thread count. Reports
+sentences/s for:
+  (a) seed path: PyTorch + unmerged PeftModel, one sentence at a time
+      (timed on a prefix of the corpus: it is per-sentence anyway);
+  (b) PyTorch + merged model, batched (32, length-sorted);
+  (c) bare onnxruntime on the fp32 ONNX, pre-tokenized, batched (32,
+      length-sorted): inference only, the floor for any wrapper;
+  (d) `kgx extract` end-to-end into a fresh store, for each precision asked;
+plus kgx's peak RSS on 2k and on the full corpus. Prints a markdown table
+and ratios; `--json FILE` writes the figures.
+"""
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "export"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+
+from kgx_export.common import MODEL_DIR, base_model_dir, load_tokenizer  # noqa: E402
+
+
+def corpus_sentences(n: int) -> list[str]:
+    with open(REPO / "samples/wiki_films.csv", newline="") as f:
+        base = [r["sentence"].strip() for r in csv.DictReader(f) if r["sentence"].strip()]
+    return [base[i % len(base)] for i in range(n)]
+
+
+def write_corpus(sentences: list[str], path: Path) -> None:
+    with open(path, "w") as f:
+        for i, s in enumerate(sentences):
+            f.write(json.dumps({"id": f"s{i}", "text": s}) + "\n")
+
+
+def encode_all(tokenizer, sentences):
+    encs = tokenizer.encode_batch(sentences)
+    return [(e.ids, e.attention_mask, e.type_ids) for e in encs]
+
+
+def padded_batches(encoded, size=32):
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+    out = []
+    for s in range(0, len(order), size):
+        rows = [encoded[i] for i in order[s:s + size]]
+        n = max(len(r[0]) for r in rows)
+        arr = lambda k: np.array([r[k] + [0] * (n - len(r[k])) for r in rows], dtype=np.int64)  # noqa: E731
+        out.append({"input_ids": arr(0), "attention_mask": arr(1), "token_type_ids": arr(2)})
+    return out
+
+
+def bench_seed(peft_model, tokenizer, sentences, seconds):
+    """(a): one sentence at a time through the unmerged PeftModel."""
+    import torch
+
+    done, t0 = 0, time.perf_counter()
+    with torch.inference_mode():
+        for s in sentences:
+            e = tokenizer.encode(s)
+            t = {"input_ids": torch.tensor([e.ids]), "attention_mask": torch.tensor([e.attention_mask]), "token_type_ids": torch.tensor([e.type_ids])}
+            peft_model(**t).logits.argmax(-1)
+            done += 1
+            if time.perf_counter() - t0 > seconds:
+                break
+    return done / (time.perf_counter() - t0), done
+
+
+def bench_torch_batched(merged, tokenizer, sentences):
+    """(b): merged model, tokenization included, batches of 32."""
+    import torch
+
+    t0 = time.perf_counter()
+    batches = padded_batches(encode_all(tokenizer, sentences))
+    with torch.inference_mode():
+        for b in batches:
+            merged(**{k: torch.from_numpy(v) for k, v in b.items()}).logits.argmax(-1)
+    return len(sentences) / (time.perf_counter() - t0)
+
+
+def bench_ort(path, batches, n, threads):
+    """(c): bare onnxruntime, inputs pre-tokenized and padded."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    names = {i.name for i in sess.get_inputs()}
+    sess.run(["logits"], {k: v for k, v in batches[0].items() if k in names})
+    t0 = time.perf_counter()
+    for b in batches:
+        sess.run(["logits"], {k: v for k, v in b.items() if k in names})
+    return n / (time.perf_counter() - t0)
+
+
+def bench_kgx(kgx, corpus, n, precision, threads, workdir):
+    """(d): kgx end-to-end into a fresh store; returns (sentences/s, peak RSS MiB)."""
+    store = Path(tempfile.mkdtemp(dir=workdir))
+    cmd = [kgx, "extract", "--quiet", "--device", "cpu", "--precision", precision, "--threads", str(threads), "--store", str(store / "s"), str(corpus)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    elapsed = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return n / elapsed, (peak if peak > before else float("nan")) / 1024
+
+
+def peak_rss(kgx, corpus, precision, threads, workdir):
+    """Peak RSS of one kgx run, measured by GNU time in a child of its own."""
+    store = Path(tempfile.mkdtemp(dir=workdir))
+    cmd = [kgx, "extract", "--quiet", "--device", "cpu", "--precision", precision, "--threads", str(threads), "--store", str(store / "s"), str(corpus)]
+    out = subprocess.run([sys.executable, "-c", "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)", *cmd], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sentences", type=int, default=20000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed-seconds", type=float, default=20.0)
+    ap.add_argument("--kgx", default=str(REPO / "target/release/kgx"))
+    ap.add_argument("--precisions", default="fp32,fp32-opt,int8")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from kgx_export.build import load_peft
+
+    work = Path(tempfile.mkdtemp(prefix="kgx-bench-"))
+    sentences = corpus_sentences(args.sentences)
+    corpus, small = work / "corpus.jsonl", work / "corpus2k.jsonl"
+    write_corpus(sentences, corpus)
+    write_corpus(sentences[:2000], small)
+    tokenizer = load_tokenizer(MODEL_DIR / "tokenizer.json")
+    tokens = sum(len(e[0]) for e in encode_all(tokenizer, sentences))
+    print(f"corpus: {len(sentences)} sentences, {tokens / len(sentences):.1f} tokens each, {args.threads} threads", file=sys.stderr)
+
+    results = {}
+    peft_model = load_peft(base_model_dir(), MODEL_DIR / "adapter")
+    results["a"], seed_n = bench_seed(peft_model, tokenizer, sentences, args.seed_seconds)
+    merged = load_peft(base_model_dir(), MODEL_DIR / "adapter").merge_and_unload().eval()
+    results["b"] = bench_torch_batched(merged, tokenizer, sentences)
+    del peft_model, merged
+    batches = padded_batches(encode_all(tokenizer, sentences))
+    results["c"] = bench_ort(MODEL_DIR / "onnx/model.onnx", batches, len(sentences), args.threads)
+    results["c_opt"] = bench_ort(MODEL_DIR / "onnx/model.opt.onnx", batches, len(sentences), args.threads)
+    results["c_int8"] = bench_ort(MODEL_DIR / "onnx/model.int8.onnx", batches, len(sentences), args.threads)
+    for p in args.precisions.split(","):
+        results[f"d_{p}"], _ = bench_kgx(args.kgx, corpus, len(sentences), p, args.threads, work)
+    best = max(args.precisions.split(","), key=lambda p: results[f"d_{p}"])
+    rss_small = peak_rss(args.kgx, small, best, args.threads, work)
+    rss_full = peak_rss(args.kgx, corpus, best, args.threads, work)
+
+    rows = [
+        ("(a) PyTorch + PeftModel, one sentence at a time", results["a"], f"timed on {seed_n} sentences"),
+        ("(b) PyTorch merged, batched 32", results["b"], "tokenization included"),
+        ("(c) onnxruntime fp32, pre-tokenized, batched 32", results["c"], "inference only"),
+        ("(c) onnxruntime fp32-opt, pre-tokenized, batched 32", results["c_opt"], "inference only"),
+        ("(c) onnxruntime int8, pre-tokenized, batched 32", results["c_int8"], "inference only"),
+    ] + [(f"(d) kgx extract --precision {p}, end-to-end into a store", results[f"d_{p}"], "read+split+tokenize+tag+decode+store") for p in args.precisions.split(",")]
+    print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {len(sentences)} sentences; {args.threads} threads\n")
+    print("| path | sentences/s | vs (a) | vs (b) | note |\n| --- | ---: | ---: | ---: | --- |")
+    for name, rate, note in rows:
+        print(f"| {name} | {rate:,.0f} | {rate / results['a']:.1f}x | {rate / results['b']:.2f}x | {note} |")
+    fp32 = results.get("d_fp32")
+    print(f"\nkgx fastest ({best}): {results[f'd_{best}'] / results['a']:.1f}x (a), {results[f'd_{best}'] / results['b']:.2f}x (b)")
+    if fp32:
+        print(f"kgx fp32 end-to-end time / bare ORT fp32 time: {results['c'] / fp32:.3f} (target <= 1.15)")
+    if fp32 and "d_int8" in results:
+        print(f"kgx int8 / kgx fp32 throughput: {results['d_int8'] / fp32:.2f}x (target >= 1.7)")
+    print(f"kgx peak RSS ({best}): {rss_small:.0f} MiB at 2,000 sentences, {rss_full:.0f} MiB at {len(sentences):,}: growth {100 * (rss_full / rss_small - 1):.1f}% (target < 20%)")
+    if args.json:
+        results.update(rss_2k_mib=rss_small, rss_full_mib=rss_full, sentences=len(sentences), threads=args.threads)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
