@@ -17,7 +17,7 @@ use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
 use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 
 use crate::store::lock::StoreLock;
-use crate::store::vocab::{KGX, PROV, RDF, RDFS, XSD};
+use crate::store::vocab::PREFIXES;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,7 +48,6 @@ pub enum QueryError {
     Write(#[from] std::io::Error),
 }
 
-const PREFIXES: [(&str, &str); 5] = [("kgx", KGX), ("prov", PROV), ("rdf", RDF), ("rdfs", RDFS), ("xsd", XSD)];
 
 /// An opened, locked, existing store for reading.
 pub struct ReadStore {
@@ -69,13 +68,39 @@ impl ReadStore {
 }
 
 /// Runs `query` and writes its results in `format` (None: the kind's default).
+/// A SPARQL evaluator with kgx's prefixes predeclared.
+pub fn evaluator() -> SparqlEvaluator {
+    PREFIXES.iter().fold(SparqlEvaluator::new(), |e, (p, iri)| e.with_prefix(*p, *iri).expect("kgx's prefix IRIs are valid"))
+}
+
+/// Runs a SELECT over the union of all graphs (for kgx's own reports);
+/// each value as plain text: IRIs bare, literals' lexical form, "" unbound.
+pub fn select_values(store: &oxigraph::store::Store, query: &str) -> Result<Vec<Vec<String>>, QueryError> {
+    let mut prepared = evaluator().parse_query(query).map_err(|e| QueryError::Syntax { source_name: "kgx".into(), message: e.to_string() })?;
+    prepared.dataset_mut().set_default_graph_as_union();
+    let QueryResults::Solutions(solutions) = prepared.on_store(store).execute().map_err(|e| QueryError::Evaluation(e.to_string()))? else {
+        return Err(QueryError::Evaluation("expected a SELECT query".into()));
+    };
+    let variables = solutions.variables().to_vec();
+    solutions
+        .map(|s| {
+            let s = s.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+            Ok(variables.iter().map(|v| s.get(v).map(plain_value).unwrap_or_default()).collect())
+        })
+        .collect()
+}
+
+fn plain_value(term: &Term) -> String {
+    match term {
+        Term::NamedNode(n) => n.as_str().to_string(),
+        Term::Literal(l) => l.value().to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// With `explain`, the evaluation plan (JSON, with row counts) goes to stderr after the results.
 pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Option<QueryFormat>, explain: bool, out: &mut dyn Write) -> Result<(), QueryError> {
-    let mut evaluator = SparqlEvaluator::new();
-    for (p, iri) in PREFIXES {
-        evaluator = evaluator.with_prefix(p, iri).map_err(|e| QueryError::Evaluation(e.to_string()))?;
-    }
-    let mut prepared = evaluator
+    let mut prepared = evaluator()
         .parse_query(query)
         .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: syntax_message(&e.to_string()) })?;
     prepared.dataset_mut().set_default_graph_as_union();

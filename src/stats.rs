@@ -10,14 +10,12 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use oxigraph::model::Term;
-use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use oxigraph::store::Store;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::unionfind::UnionFind;
 
 use crate::store::runlog::RunRow;
-use crate::store::vocab::sparql_prefixes;
+use crate::query::select_values;
 
 #[derive(Debug, thiserror::Error)]
 #[error("stats: {0}")]
@@ -37,27 +35,12 @@ pub struct StoreStats {
     pub components: Vec<usize>,
 }
 
-fn rows(store: &Store, query: &str) -> Result<Vec<Vec<Option<Term>>>, StatsError> {
-    let mut prepared = SparqlEvaluator::new().parse_query(&format!("{}{query}", sparql_prefixes())).map_err(|e| StatsError(e.to_string()))?;
-    prepared.dataset_mut().set_default_graph_as_union();
-    let QueryResults::Solutions(solutions) = prepared.on_store(store).execute().map_err(|e| StatsError(e.to_string()))? else {
-        return Err(StatsError("expected solutions".into()));
-    };
-    let vars = solutions.variables().to_vec();
-    solutions.map(|s| s.map(|s| vars.iter().map(|v| s.get(v).cloned()).collect()).map_err(|e| StatsError(e.to_string()))).collect()
-}
-
-fn value(t: &Option<Term>) -> String {
-    match t {
-        Some(Term::Literal(l)) => l.value().to_string(),
-        Some(Term::NamedNode(n)) => n.as_str().to_string(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    }
+fn rows(store: &Store, query: &str) -> Result<Vec<Vec<String>>, StatsError> {
+    select_values(store, query).map_err(|e| StatsError(e.to_string()))
 }
 
 fn number(store: &Store, query: &str) -> Result<u64, StatsError> {
-    Ok(rows(store, query)?.first().map(|r| value(&r[0]).parse().unwrap_or(0)).unwrap_or(0))
+    Ok(rows(store, query)?.first().map(|r| r[0].parse().unwrap_or(0)).unwrap_or(0))
 }
 
 pub fn compute(store: &Store, top: usize) -> Result<StoreStats, StatsError> {
@@ -69,16 +52,16 @@ pub fn compute(store: &Store, top: usize) -> Result<StoreStats, StatsError> {
         relations: number(store, "SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r a kgx:Relation }")?,
         ..StoreStats::default()
     };
-    let labels: HashMap<String, String> = rows(store, "SELECT ?e (SAMPLE(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e")?
-        .iter()
-        .map(|r| (value(&r[0]), value(&r[1])))
+    let labels: HashMap<String, String> = rows(store, "SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e")?
+        .into_iter()
+        .map(|mut r| (std::mem::take(&mut r[0]), std::mem::take(&mut r[1])))
         .collect();
     let edges = rows(store, "SELECT DISTINCT ?s ?t WHERE { ?x a kgx:Extraction ; rdf:subject ?s ; rdf:object ?t }")?;
     let mut graph: DiGraph<String, ()> = DiGraph::new();
     let mut index: HashMap<String, NodeIndex> = HashMap::new();
     let mut node = |g: &mut DiGraph<String, ()>, iri: String| *index.entry(iri.clone()).or_insert_with(|| g.add_node(iri));
     for e in &edges {
-        let (a, b) = (node(&mut graph, value(&e[0])), node(&mut graph, value(&e[1])));
+        let (a, b) = (node(&mut graph, e[0].clone()), node(&mut graph, e[1].clone()));
         graph.add_edge(a, b, ());
     }
     let label = |i: NodeIndex| labels.get(&graph[i]).cloned().unwrap_or_else(|| graph[i].clone());

@@ -11,12 +11,10 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use oxigraph::model::Term;
-use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use oxigraph::store::Store;
 
 use super::ExportError;
-use crate::store::vocab::sparql_prefixes;
+use crate::query::select_values;
 
 struct Edge {
     source: String,
@@ -26,48 +24,25 @@ struct Edge {
     confidence: f64,
 }
 
-fn select(store: &Store, query: &str) -> Result<Vec<Vec<Option<Term>>>, ExportError> {
-    let err = |e: &dyn std::fmt::Display| ExportError::Read(e.to_string());
-    let mut prepared = SparqlEvaluator::new().parse_query(&format!("{}{query}", sparql_prefixes())).map_err(|e| err(&e))?;
-    prepared.dataset_mut().set_default_graph_as_union();
-    let QueryResults::Solutions(solutions) = prepared.on_store(store).execute().map_err(|e| err(&e))? else {
-        return Err(ExportError::Read("expected solutions".into()));
-    };
-    let variables = solutions.variables().to_vec();
-    solutions
-        .map(|s| s.map(|s| variables.iter().map(|v| s.get(v).cloned()).collect()).map_err(|e| err(&e)))
-        .collect()
-}
-
-fn text(term: &Option<Term>) -> String {
-    match term {
-        Some(Term::Literal(l)) => l.value().to_string(),
-        Some(Term::NamedNode(n)) => n.as_str().to_string(),
-        Some(t) => t.to_string(),
-        None => String::new(),
-    }
-}
-
 pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, ExportError> {
+    let select = |q: &str| select_values(store, q).map_err(|e| ExportError::Read(e.to_string()));
     let edge_rows = select(
-        store,
-        "SELECT ?s ?t (SAMPLE(?rl) AS ?label) (COUNT(DISTINCT ?x) AS ?n) (AVG(?c) AS ?conf) WHERE {
+        "SELECT ?s ?t (MIN(?rl) AS ?label) (COUNT(DISTINCT ?x) AS ?n) (AVG(?c) AS ?conf) WHERE {
            ?x a kgx:Extraction ; rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t ; kgx:confidence ?c .
            ?r rdfs:label ?rl } GROUP BY ?s ?r ?t",
     )?;
     let node_rows = select(
-        store,
-        "SELECT ?e (SAMPLE(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e",
+        "SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e",
     )?;
-    let mut nodes: BTreeMap<String, (String, u64)> = node_rows.iter().map(|r| (text(&r[0]), (text(&r[1]), 0))).collect();
+    let mut nodes: BTreeMap<String, (String, u64)> = node_rows.into_iter().map(|mut r| (std::mem::take(&mut r[0]), (std::mem::take(&mut r[1]), 0))).collect();
     let mut edges: Vec<Edge> = edge_rows
         .iter()
         .map(|r| Edge {
-            source: text(&r[0]),
-            target: text(&r[1]),
-            relation_label: text(&r[2]),
-            count: text(&r[3]).parse().unwrap_or(0),
-            confidence: text(&r[4]).parse().unwrap_or(0.0),
+            source: r[0].clone(),
+            target: r[1].clone(),
+            relation_label: r[2].clone(),
+            count: r[3].parse().unwrap_or(0),
+            confidence: r[4].parse().unwrap_or(0.0),
         })
         .collect();
     edges.sort_by(|a, b| (&a.source, &a.target, &a.relation_label).cmp(&(&b.source, &b.target, &b.relation_label)));

@@ -14,7 +14,7 @@ use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::{GraphNameRef, QuadRef};
 use oxigraph::store::Store;
 
-use crate::store::vocab::{KGX, PROV, RDF, RDFS, XSD};
+use crate::store::vocab::PREFIXES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
@@ -42,7 +42,7 @@ pub fn write_rdf(store: &Store, format: ExportFormat, out: &mut dyn Write) -> Re
     };
     let mut serializer = RdfSerializer::from_format(rdf);
     if rdf == RdfFormat::Turtle {
-        for (p, iri) in [("kgx", KGX), ("prov", PROV), ("rdf", RDF), ("rdfs", RDFS), ("xsd", XSD)] {
+        for (p, iri) in PREFIXES {
             serializer = serializer.with_prefix(p, iri).map_err(|e| ExportError::Read(e.to_string()))?;
         }
     }

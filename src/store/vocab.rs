@@ -14,10 +14,8 @@ pub const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 pub const RDFS: &str = "http://www.w3.org/2000/01/rdf-schema#";
 pub const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 
-/// The SPARQL prefixes every `kgx query` gets for free.
-pub fn sparql_prefixes() -> String {
-    format!("PREFIX kgx: <{KGX}>\nPREFIX prov: <{PROV}>\nPREFIX rdf: <{RDF}>\nPREFIX rdfs: <{RDFS}>\nPREFIX xsd: <{XSD}>\n")
-}
+/// Prefixes predeclared in `kgx query` and written in Turtle exports.
+pub const PREFIXES: [(&str, &str); 5] = [("kgx", KGX), ("prov", PROV), ("rdf", RDF), ("rdfs", RDFS), ("xsd", XSD)];
 
 /// Builds data IRIs under one base.
 #[derive(Debug, Clone)]
