@@ -87,10 +87,10 @@ pub struct ExtractArgs {
     /// ONNX Runtime intra-op threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Padded tokens per model batch (default: 4096 on CPU, 65536 on CUDA).
+    /// Padded tokens per model batch (default: 512 on CPU, 65536 on CUDA).
     #[arg(long)]
     pub token_budget: Option<usize>,
-    /// Most sentences (windows) per model batch (default: 256 on CPU, 2048 on CUDA).
+    /// Most sentences (windows) per model batch (default: 32 on CPU, 2048 on CUDA).
     #[arg(long)]
     pub max_batch: Option<usize>,
     /// Sentences per store commit.

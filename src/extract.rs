@@ -70,7 +70,7 @@ pub fn resolve_model_dir(explicit: Option<&Path>) -> PathBuf {
 /// Loads the tagger on the requested device; `auto` tries CUDA with the
 /// GPU file, then CPU with the CPU file. Returns tagger and precision key.
 fn load_tagger(model: &ModelManifest, args: &ExtractArgs) -> Result<(Box<dyn Tagger>, String, bool), anyhow::Error> {
-    let mut opts = SessionOptions { device: args.device, intra_threads: args.threads, library: args.ort_lib.clone(), ..SessionOptions::default() };
+    let mut opts = SessionOptions { device: args.device, intra_threads: args.threads, library: args.ort_lib.clone(), spinning: std::env::var_os("KGX_ORT_SPIN").is_some_and(|v| v == "1"), ..SessionOptions::default() };
     let labels = model.labels.len();
     if args.device != Device::Cpu {
         let (key, path) = model.onnx_file(args.precision, true)?;
@@ -127,8 +127,8 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     };
     let read = ReadOptions { format: args.input_format, text_column: args.text_column.clone(), ..ReadOptions::default() };
     let batch = BatchPolicy {
-        token_budget: args.token_budget.unwrap_or(if on_gpu { 65536 } else { 4096 }),
-        max_sequences: args.max_batch.unwrap_or(if on_gpu { 2048 } else { 256 }),
+        token_budget: args.token_budget.unwrap_or(if on_gpu { 65536 } else { 512 }),
+        max_sequences: args.max_batch.unwrap_or(if on_gpu { 2048 } else { 32 }),
     };
     let opts = PipelineOptions { read, batch, chunk_sentences: args.chunk_sentences.max(1), ..PipelineOptions::default() };
     let progress = Progress::new(!args.quiet && is_terminal::is_terminal(std::io::stderr()), known_size(&files));

@@ -26,11 +26,14 @@ pub struct SessionOptions {
     pub optimization: GraphOptimizationLevel,
     /// Explicit ONNX Runtime library (overrides discovery and `ORT_DYLIB_PATH`).
     pub library: Option<PathBuf>,
+    /// Let idle intra-op threads spin. Off by default: spinning threads take
+    /// the cores that tokenization and storage need between batches.
+    pub spinning: bool,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        Self { device: Device::Auto, intra_threads: 0, optimization: GraphOptimizationLevel::All, library: None }
+        Self { device: Device::Auto, intra_threads: 0, optimization: GraphOptimizationLevel::All, library: None, spinning: false }
     }
 }
 
@@ -142,6 +145,7 @@ pub fn build_session(model: &Path, opts: &SessionOptions) -> Result<(Session, St
     let session_err = |message: &str| TaggerError::Session { path: path.clone(), message: message.to_string() };
     let mut builder = Session::builder(env).map_err(|e| session_err(e.message()))?;
     builder = builder.with_optimization_level(opts.optimization).map_err(|e| session_err(e.message()))?;
+    builder = builder.with_intra_op_spinning(opts.spinning).map_err(|e| session_err(e.message()))?;
     if opts.intra_threads > 0 {
         builder = builder.with_intra_threads(opts.intra_threads).map_err(|e| session_err(e.message()))?;
     }
