@@ -499,3 +499,45 @@ fn store_path_that_is_a_file_gives_a_store_error() {
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(stderr(&o).contains("not-a-dir"), "{}", stderr(&o));
 }
+
+/// A small tmpfs, unmounted on drop; `None` where this process may not mount.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<Self> {
+        let path = dir.join("disk");
+        std::fs::create_dir_all(&path).ok()?;
+        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", path.to_str()?]).output().ok()?.status.success();
+        ok.then_some(Self(path))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).output();
+    }
+}
+
+#[test]
+fn full_disk_gives_a_store_error_and_keeps_what_was_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(dir.path(), "3m") else {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    };
+    let store = disk.0.join("store");
+    assert!(extract(&store, &["samples/oie2016_dev_excerpt.txt"], &[]).status.success());
+    let before = count(&store, ALL_QUADS);
+    // Far more than fits: the sample rows 40 times over, one document each.
+    let big = dir.path().join("big.jsonl");
+    let rows: Vec<String> = (0..40).flat_map(|c| (0..300).map(move |i| format!("{{\"id\":\"c{c}-{i}\",\"text\":\"The studio {c} released film number {i} in the summer of {}.\"}}", 1900 + i))).collect();
+    std::fs::write(&big, rows.join("\n")).unwrap();
+    let o = extract(&store, &[big.to_str().unwrap()], &["--chunk-sentences", "200"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(5), "a full disk is a store error: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.to_lowercase().contains("space"), "the error should say the disk is full: {err}");
+    // What was committed before is still there and readable.
+    assert!(count(&store, ALL_QUADS) >= before);
+    assert_eq!(count(&store, "SELECT (COUNT(*) AS ?n) WHERE { ?d kgx:documentId \"samples/oie2016_dev_excerpt.txt\" }"), 1);
+}

@@ -50,7 +50,9 @@ fn split_property(text: &str) -> Result<(), TestCaseError> {
 
 fn reader_property(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     if let Ok(text) = decode_text(bytes, "fuzz") {
-        prop_assert!(!text.contains('\0') && !text.contains('\r') && !text.starts_with('\u{feff}'));
+        const BOM: char = '\u{feff}';
+        let clean = !text.contains('\0') && !text.contains('\r') && !text.starts_with(BOM);
+        prop_assert!(clean, "decoded text keeps NUL, CR or BOM");
         split_property(&text)?;
     }
     Ok(())
@@ -156,33 +158,39 @@ proptest! {
 }
 
 /// Runs `property` on fresh random cases until the time budget is spent.
-fn run_for<S: Strategy>(name: &str, strategy: S, property: impl Fn(S::Value) -> Result<(), TestCaseError>) {
-    let seconds: u64 = std::env::var("KGX_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+/// `share` is the part of the KGX_FUZZ_SECONDS budget (default 10 s) it gets.
+fn run_for<S: Strategy>(name: &str, share: f64, strategy: S, property: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+    let budget: f64 = std::env::var("KGX_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10.0);
+    let seconds = (budget * share).ceil() as u64;
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let mut cases = 0u64;
-    let mut runner = TestRunner::new(Config { cases: 2000, failure_persistence: None, ..Config::default() });
+    let cases = std::sync::atomic::AtomicU64::new(0);
+    let counted = |v: S::Value| {
+        cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        property(v)
+    };
     while Instant::now() < deadline {
-        runner.run(&strategy, &property).unwrap_or_else(|e| panic!("{name}: {e}"));
-        cases += 2000;
+        // A fresh runner per round: new random seed, new cases.
+        let mut runner = TestRunner::new(Config { cases: 2000, failure_persistence: None, ..Config::default() });
+        runner.run(&strategy, &counted).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    eprintln!("fuzz {name}: {cases} cases in {seconds} s, no failure");
+    eprintln!("fuzz {name}: {} cases in {seconds} s, no failure", cases.into_inner());
 }
 
 #[test]
 #[ignore = "long run: KGX_FUZZ_SECONDS=600 cargo test --release --test properties -- --ignored"]
 fn fuzz_reader_and_splitter() {
-    run_for("reader_splitter", prop::collection::vec(any::<u8>(), 0..2000), reader_property);
-    run_for("splitter_nasty", nasty_text(), |t| split_property(&t));
+    run_for("reader_splitter", 0.5, prop::collection::vec(any::<u8>(), 0..2000), reader_property);
+    run_for("splitter_nasty", 0.5, nasty_text(), |t| split_property(&t));
 }
 
 #[test]
 #[ignore = "long run"]
 fn fuzz_decoder_and_assembler() {
-    run_for("decoder_assembler", decode_case(), |(a, b, c, d)| decode_property(a, b, c, d));
+    run_for("decoder_assembler", 1.0, decode_case(), |(a, b, c, d)| decode_property(a, b, c, d));
 }
 
 #[test]
 #[ignore = "long run"]
 fn fuzz_iri_and_label_escaping() {
-    run_for("iri_labels", nasty_text(), iri_and_label_property);
+    run_for("iri_labels", 1.0, nasty_text(), iri_and_label_property);
 }
