@@ -25,8 +25,10 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Run a SPARQL query on the store.
     Query(QueryArgs),
-    /// Write the store as Turtle, N-Triples, N-Quads or GraphML.
+    /// Write the store as Turtle, N-Triples, N-Quads, GraphML or CaRB's TSV.
     Export(ExportArgs),
+    /// Score extractions against gold Open IE tuples (CaRB's matching).
+    Eval(EvalArgs),
     /// Counts, most connected entities, components and runs of a store.
     Stats(StatsArgs),
 }
@@ -59,13 +61,9 @@ pub struct StoreArg {
     pub store: PathBuf,
 }
 
+/// Which model runs where (shared by `extract` and `eval`).
 #[derive(Debug, Args)]
-pub struct ExtractArgs {
-    /// Files, directories (read recursively) or `-` for stdin; `.gz` is read transparently.
-    #[arg(required = true)]
-    pub inputs: Vec<PathBuf>,
-    #[command(flatten)]
-    pub store: StoreArg,
+pub struct ModelArgs {
     /// Model directory (holding model.json); default: the shipped model.
     #[arg(long, env = "KGX_MODEL")]
     pub model: Option<PathBuf>,
@@ -75,6 +73,23 @@ pub struct ExtractArgs {
     /// Which exported ONNX file to run (auto: the model's default for the device).
     #[arg(long, value_enum, default_value = "auto")]
     pub precision: Precision,
+    /// ONNX Runtime intra-op threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// libonnxruntime.so to load (default: ORT_DYLIB_PATH, else the one the set-up installed).
+    #[arg(long, env = "KGX_ORT_LIB")]
+    pub ort_lib: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Files, directories (read recursively) or `-` for stdin; `.gz` is read transparently.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// How inputs are cut into documents.
     #[arg(long, value_enum, default_value = "auto")]
     pub input_format: InputFormat,
@@ -84,9 +99,6 @@ pub struct ExtractArgs {
     /// Base IRI of minted entities, relations, documents and runs.
     #[arg(long, default_value = crate::store::vocab::DEFAULT_BASE)]
     pub base_iri: String,
-    /// ONNX Runtime intra-op threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
     /// Padded tokens per model batch (default: 512 on CPU, 65536 on CUDA).
     #[arg(long)]
     pub token_budget: Option<usize>,
@@ -96,9 +108,6 @@ pub struct ExtractArgs {
     /// Sentences per store commit.
     #[arg(long, default_value_t = 2048)]
     pub chunk_sentences: usize,
-    /// libonnxruntime.so to load (default: ORT_DYLIB_PATH, else the one the set-up installed).
-    #[arg(long, env = "KGX_ORT_LIB")]
-    pub ort_lib: Option<PathBuf>,
     /// Tag and assemble but store nothing (measures tagging alone).
     #[arg(long)]
     pub dry_run: bool,
@@ -124,4 +133,25 @@ pub struct QueryArgs {
     /// Also print the evaluation plan with row counts (JSON) on stderr.
     #[arg(long)]
     pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Gold tuples: CaRB (`SENTENCE, RELATION, ARG1, ARG2...`) or OIE2016 (`SENTENCE, HEAD, PREDICATE, ARG1, ARG2...`), tab-separated.
+    #[arg(long)]
+    pub gold: PathBuf,
+    /// Layout of the gold file.
+    #[arg(long, value_enum, default_value = "carb")]
+    pub format: crate::eval::GoldFormat,
+    /// Score these extractions (CaRB TSV: `SENTENCE, CONFIDENCE, RELATION, ARG1, ARG2`) instead of running the model.
+    #[arg(long, conflicts_with = "store")]
+    pub extractions: Option<PathBuf>,
+    /// Score the extractions already in this store (matched to gold sentences by text).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Write the predictions (CaRB TSV) here as well.
+    #[arg(long)]
+    pub write_extractions: Option<PathBuf>,
 }

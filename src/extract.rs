@@ -16,7 +16,7 @@ use anyhow::Context;
 
 use crate::assemble::Roles;
 use crate::batch::BatchPolicy;
-use crate::cli::ExtractArgs;
+use crate::cli::{ExtractArgs, ModelArgs};
 use crate::encode::SentenceEncoder;
 use crate::model::{ModelManifest, Precision};
 use crate::pipeline::{self, PipelineOptions, PipelineStats, Stages};
@@ -67,18 +67,42 @@ pub fn resolve_model_dir(explicit: Option<&Path>) -> PathBuf {
     candidates.into_iter().find(|c| c.join("model.json").is_file()).unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))
 }
 
-/// Loads the tagger on the requested device; `auto` tries CUDA with the
-/// GPU file, then CPU with the CPU file. Returns tagger and precision key.
-fn load_tagger(model: &ModelManifest, args: &ExtractArgs) -> Result<(Box<dyn Tagger>, String, bool), anyhow::Error> {
-    let mut opts = SessionOptions { device: args.device, intra_threads: args.threads, library: args.ort_lib.clone(), spinning: std::env::var_os("KGX_ORT_SPIN").is_some_and(|v| v == "1"), ..SessionOptions::default() };
-    let labels = model.labels.len();
+/// A model ready to run: manifest, tokenizer, session and what was chosen.
+pub struct LoadedModel {
+    pub manifest: ModelManifest,
+    pub encoder: Arc<SentenceEncoder>,
+    pub tagger: Box<dyn Tagger>,
+    pub roles: Roles,
+    /// Precision key of the ONNX file that runs (`fp32`, `int8`, ...).
+    pub precision: String,
+    pub on_gpu: bool,
+}
+
+/// Loads the model on the requested device; `auto` tries CUDA with the
+/// GPU file, then CPU with the CPU file (saying so unless `quiet`).
+pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> {
+    let model_dir = resolve_model_dir(args.model.as_deref());
+    let manifest = ModelManifest::load(&model_dir)?;
+    let roles = Roles::from_labels(&manifest.labels).map_err(|problem| anyhow::anyhow!("model {}: {problem}", model_dir.display()))?;
+    let encoder = Arc::new(SentenceEncoder::load(&manifest.tokenizer, manifest.max_tokens)?);
+    let spinning = std::env::var_os("KGX_ORT_SPIN").is_some_and(|v| v == "1");
+    let mut opts = SessionOptions { device: args.device, intra_threads: args.threads, library: args.ort_lib.clone(), spinning, ..SessionOptions::default() };
+    let labels = manifest.labels.len();
+    let loaded = |tagger: OnnxTagger, precision: String, on_gpu: bool, manifest: ModelManifest| LoadedModel {
+        manifest,
+        encoder: encoder.clone(),
+        tagger: Box::new(tagger),
+        roles,
+        precision,
+        on_gpu,
+    };
     if args.device != Device::Cpu {
-        let (key, path) = model.onnx_file(args.precision, true)?;
+        let (key, path) = manifest.onnx_file(args.precision, true)?;
         opts.device = Device::Cuda;
         match OnnxTagger::load(&path, labels, &opts) {
-            Ok(t) => return Ok((Box::new(t), key, true)),
+            Ok(t) => return Ok(loaded(t, key, true, manifest)),
             Err(TaggerError::CudaUnavailable(reason)) if args.device == Device::Auto => {
-                if !args.quiet {
+                if !quiet {
                     eprintln!("kgx: CUDA unavailable ({}); running on CPU", reason.lines().next().unwrap_or(""));
                 }
             }
@@ -87,20 +111,22 @@ fn load_tagger(model: &ModelManifest, args: &ExtractArgs) -> Result<(Box<dyn Tag
     }
     opts.device = Device::Cpu;
     let precision = if args.precision == Precision::Fp16 { Precision::Auto } else { args.precision };
-    let (key, path) = model.onnx_file(precision, false)?;
+    let (key, path) = manifest.onnx_file(precision, false)?;
     let tagger = OnnxTagger::load(&path, labels, &opts)?;
-    Ok((Box::new(tagger), key, false))
+    Ok(loaded(tagger, key, false, manifest))
+}
+
+/// Installs the SIGINT/SIGTERM handlers and returns the flag they set.
+pub fn stop_flag() -> &'static AtomicBool {
+    install_stop_handlers();
+    &STOP
 }
 
 pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let started = Instant::now();
     oxigraph::model::NamedNode::new(format!("{}entity/x", args.base_iri)).with_context(|| format!("--base-iri {:?} is not a valid IRI base", args.base_iri))?;
     let files = expand_inputs(&args.inputs)?;
-    let model_dir = resolve_model_dir(args.model.as_deref());
-    let model = ModelManifest::load(&model_dir)?;
-    let roles = Roles::from_labels(&model.labels).map_err(|problem| anyhow::anyhow!("model {}: {problem}", model_dir.display()))?;
-    let encoder = Arc::new(SentenceEncoder::load(&model.tokenizer, model.max_tokens)?);
-    let (tagger, precision, on_gpu) = load_tagger(&model, args)?;
+    let LoadedModel { manifest: model, encoder, tagger, roles, precision, on_gpu } = load_model(&args.model, args.quiet)?;
     let provider = tagger.provider().to_string();
     if !args.quiet {
         eprintln!("kgx: model {} ({precision}) on {provider}", model.name);
@@ -132,9 +158,9 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     };
     let opts = PipelineOptions { read, batch, chunk_sentences: args.chunk_sentences.max(1), ..PipelineOptions::default() };
     let progress = Progress::new(!args.quiet && is_terminal::is_terminal(std::io::stderr()), known_size(&files));
-    install_stop_handlers();
+    let stop = stop_flag();
     let pad_id = encoder.pad_id();
-    let stages = Stages { encoder, tagger, roles, labels: model.labels.len(), pad_id, sink, progress: &progress, stop: &STOP };
+    let stages = Stages { encoder, tagger, roles, labels: model.labels.len(), pad_id, sink, progress: &progress, stop };
     let result = pipeline::run(&files, &opts, stages);
     progress.finish();
     let interrupted = STOP.load(Ordering::SeqCst);

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod cli;
 pub mod decode;
 pub mod encode;
+pub mod eval;
 pub mod export;
 pub mod extract;
 pub mod iri;

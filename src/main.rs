@@ -37,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Query(args) => query(&args).map(|()| exit::OK),
         Command::Export(args) => export(&args).map(|()| exit::OK),
         Command::Stats(args) => stats(&args).map(|()| exit::OK),
+        Command::Eval(args) => kgx::eval::command::eval(&args).map(|_| exit::OK),
     }
 }
 

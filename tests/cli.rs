@@ -541,3 +541,42 @@ fn full_disk_gives_a_store_error_and_keeps_what_was_stored() {
     assert!(count(&store, ALL_QUADS) >= before);
     assert_eq!(count(&store, "SELECT (COUNT(*) AS ?n) WHERE { ?d kgx:documentId \"samples/oie2016_dev_excerpt.txt\" }"), 1);
 }
+
+#[test]
+fn eval_scores_hand_made_extractions_like_the_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = dir.path().join("gold.tsv");
+    let pred = dir.path().join("pred.tsv");
+    // Sentence 1: two gold tuples; sentence 2: one. Predictions: exact (0.9), wrong (0.4).
+    std::fs::write(&gold, "A likes B .\tlikes\tA\tB\nA likes B .\thates\tA\tC\nX eats Y .\teats\tX\tY\n").unwrap();
+    std::fs::write(&pred, "A likes B .\t0.9\tlikes\tA\tB\nA likes B .\t0.4\tsees\tA\tD\n").unwrap();
+    let o = run(&["eval", "--gold", gold.to_str().unwrap(), "--extractions", pred.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("2 sentences, 3 gold tuples, 2 predicted tuples"), "{out}");
+    assert!(out.contains("all predictions      P 0.500  R 0.333  F1 0.400"), "{out}");
+    assert!(out.contains("best F1 (conf >= 0.900)  P 1.000  R 0.333  F1 0.500"), "{out}");
+    assert!(out.contains("AUC (precision/recall curve)  0.333"), "{out}");
+}
+
+#[test]
+fn carb_export_scores_the_same_as_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    // Gold: the excerpt's sentences with made-up tuples; predictions come from the model.
+    let gold = dir.path().join("gold.tsv");
+    let lines: Vec<String> = std::fs::read_to_string(repo().join("samples/wiki_films.csv")).unwrap().lines().skip(1).take(40).map(|l| l.trim_matches('"').to_string()).collect();
+    let sentences = dir.path().join("sentences.txt");
+    std::fs::write(&sentences, lines.join("\n")).unwrap();
+    let tuples: Vec<String> = lines.iter().map(|s| { let w: Vec<&str> = s.split_whitespace().collect(); format!("{s}\t{}\t{}\t{}", w.get(1).unwrap_or(&"x"), w[0], w[2..].join(" ")) }).collect();
+    std::fs::write(&gold, tuples.join("\n")).unwrap();
+    assert!(extract(&store, &[sentences.to_str().unwrap()], &["--input-format", "lines"]).status.success());
+    let tsv = dir.path().join("pred.tsv");
+    export(&store, "carb", &tsv);
+    let rows = std::fs::read_to_string(&tsv).unwrap();
+    assert!(rows.lines().count() > 10 && rows.lines().all(|l| l.split('\t').count() == 5), "{rows}");
+    let from_file = run(&["eval", "--gold", gold.to_str().unwrap(), "--extractions", tsv.to_str().unwrap()]);
+    let from_store = run(&["eval", "--gold", gold.to_str().unwrap(), "--store", store.to_str().unwrap()]);
+    assert!(from_file.status.success() && from_store.status.success(), "{}{}", stderr(&from_file), stderr(&from_store));
+    assert_eq!(stdout(&from_file).lines().skip(1).collect::<Vec<_>>(), stdout(&from_store).lines().skip(1).collect::<Vec<_>>());
+}

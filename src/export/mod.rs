@@ -22,6 +22,8 @@ pub enum ExportFormat {
     Ntriples,
     Nquads,
     Graphml,
+    /// CaRB's input TSV: sentence, confidence, relation, arg1, arg2.
+    Carb,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,11 @@ pub fn write_rdf(store: &Store, format: ExportFormat, out: &mut dyn Write) -> Re
         ExportFormat::Ntriples => (RdfFormat::NTriples, false),
         ExportFormat::Nquads => (RdfFormat::NQuads, true),
         ExportFormat::Graphml => return graphml::write_graphml(store, out),
+        ExportFormat::Carb => {
+            let rows = crate::eval::store_rows(store).map_err(|e| ExportError::Read(e.to_string()))?;
+            crate::eval::write_carb_rows(&rows, out)?;
+            return Ok(rows.len());
+        }
     };
     let mut serializer = RdfSerializer::from_format(rdf);
     if rdf == RdfFormat::Turtle {
