@@ -110,8 +110,7 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
         }
     }
     opts.device = Device::Cpu;
-    let precision = if args.precision == Precision::Fp16 { Precision::Auto } else { args.precision };
-    let (key, path) = manifest.onnx_file(precision, false)?;
+    let (key, path) = manifest.onnx_file(args.precision, false)?;
     let tagger = OnnxTagger::load(&path, labels, &opts)?;
     Ok(loaded(tagger, key, false, manifest))
 }

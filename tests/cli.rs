@@ -580,3 +580,21 @@ fn carb_export_scores_the_same_as_the_store() {
     assert!(from_file.status.success() && from_store.status.success(), "{}{}", stderr(&from_file), stderr(&from_store));
     assert_eq!(stdout(&from_file).lines().skip(1).collect::<Vec<_>>(), stdout(&from_store).lines().skip(1).collect::<Vec<_>>());
 }
+
+/// The GPU default (fp16) file is built and usable; on CPU it must agree
+/// with fp32 (the GPU itself is measured by bench/gpu.sh on a lent machine).
+#[test]
+fn fp16_model_is_built_and_agrees_with_fp32_on_cpu() {
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join("models/kgx-minilm-lora/model.json")).unwrap()).unwrap();
+    assert_eq!(manifest["gpu_default"], "fp16");
+    assert!(repo().join("models/kgx-minilm-lora").join(manifest["files"]["fp16"].as_str().unwrap()).is_file());
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    assert!(extract(&a, &["samples/wiki_films.csv"], &["--precision", "fp32"]).status.success());
+    let o = extract(&b, &["samples/wiki_films.csv"], &["--precision", "fp16"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q = "SELECT ?x ?ss ?se ?rs ?re ?ts ?te WHERE { ?x a kgx:Extraction ; kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; kgx:relationStart ?rs ; kgx:relationEnd ?re ; kgx:targetStart ?ts ; kgx:targetEnd ?te }";
+    let (ra, rb) = (select(&a, q), select(&b, q));
+    let same = ra.iter().filter(|r| rb.contains(r)).count();
+    assert!(same as f64 >= 0.95 * ra.len() as f64, "fp16 kept {same} of {} fp32 triples", ra.len());
+}
