@@ -18,7 +18,7 @@ use crate::assemble::Roles;
 use crate::batch::BatchPolicy;
 use crate::cli::{ExtractArgs, ModelArgs};
 use crate::encode::SentenceEncoder;
-use crate::model::{ModelManifest, Precision};
+use crate::model::ModelManifest;
 use crate::pipeline::{self, PipelineOptions, PipelineStats, Stages};
 use crate::progress::Progress;
 use crate::read::{expand_inputs, known_size, ReadOptions};
