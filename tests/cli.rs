@@ -598,3 +598,18 @@ fn fp16_model_is_built_and_agrees_with_fp32_on_cpu() {
     let same = ra.iter().filter(|r| rb.contains(r)).count();
     assert!(same as f64 >= 0.95 * ra.len() as f64, "fp16 kept {same} of {} fp32 triples", ra.len());
 }
+
+/// An unusable store directory (root ignores permission bits, so the test
+/// breaks the directory's layout instead: its RocksDB folder is a file).
+#[test]
+fn unusable_store_directory_gives_a_store_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::write(store.join("oxigraph"), "not a database").unwrap();
+    let o = extract(&store, &["samples/oie2016_dev_excerpt.txt"], &[]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("RDF store"), "{}", stderr(&o));
+    let q = run(&["query", "--store", store.to_str().unwrap(), "-e", "ASK {}"]);
+    assert_eq!(q.status.code(), Some(5), "{}", stderr(&q));
+}
