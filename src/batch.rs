@@ -72,10 +72,6 @@ impl ModelBatch {
         let lengths = sequences.iter().map(|s| s.len()).collect();
         Self { input_ids, attention_mask, token_type_ids: Array2::zeros((n, width)), rows, lengths }
     }
-
-    pub fn padded_tokens(&self) -> usize {
-        self.input_ids.len()
-    }
 }
 
 #[cfg(test)]

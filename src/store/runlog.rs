@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::rdf::RunInfo;
 use super::{ExtractedDocument, StoreError};
@@ -171,13 +171,5 @@ impl RunLog {
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
-    }
-
-    /// The stored status of a document, if any.
-    pub fn document_status(&self, id: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
-        self.conn
-            .query_row("SELECT status, content_hash FROM documents WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(|e| self.err(e))
     }
 }

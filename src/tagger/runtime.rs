@@ -53,11 +53,6 @@ pub fn environment(opts: &SessionOptions) -> Result<&'static ort::environment::E
     }
 }
 
-/// The ONNX Runtime library in use, once loaded.
-pub fn loaded_library() -> Option<&'static Path> {
-    ENVIRONMENT.get().and_then(|r| r.as_ref().ok()).map(|(_, p)| p.as_path())
-}
-
 /// Finds `libonnxruntime.so*`: explicit path, then `ORT_DYLIB_PATH`, then the
 /// set-up's install locations near the executable and the working directory.
 /// With `prefer_gpu`, a library with the CUDA provider beside it wins.
