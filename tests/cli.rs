@@ -613,3 +613,24 @@ fn unusable_store_directory_gives_a_store_error() {
     let q = run(&["query", "--store", store.to_str().unwrap(), "-e", "ASK {}"]);
     assert_eq!(q.status.code(), Some(5), "{}", stderr(&q));
 }
+
+#[test]
+fn gzip_and_stdin_inputs_are_read_transparently() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("docs.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    enc.write_all(b"{\"id\":\"g1\",\"text\":\"The studio released the film in May.\"}\n").unwrap();
+    enc.finish().unwrap();
+    let store = dir.path().join("store");
+    assert!(extract(&store, &[gz.to_str().unwrap()], &[]).status.success());
+    let mut child = kgx()
+        .args(["extract", "--quiet", "--device", "cpu", "--input-format", "lines", "--store", store.to_str().unwrap(), "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"The band recorded a new album.\n\nThe critics praised the album.\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    let ids: Vec<String> = select(&store, "SELECT ?id WHERE { ?d kgx:documentId ?id } ORDER BY ?id").into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(ids, vec!["-:1", "-:3", "g1"]);
+}
