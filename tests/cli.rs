@@ -634,3 +634,20 @@ fn gzip_and_stdin_inputs_are_read_transparently() {
     let ids: Vec<String> = select(&store, "SELECT ?id WHERE { ?d kgx:documentId ?id } ORDER BY ?id").into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(ids, vec!["-:1", "-:3", "g1"]);
 }
+
+/// Every model the set-up builds (LoRA, prefix tuning, prompt tuning) runs
+/// through the same `kgx extract --model DIR`, unchanged.
+#[test]
+fn every_shipped_model_extracts_unchanged() {
+    let mut models: Vec<PathBuf> = std::fs::read_dir(repo().join("models")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("model.json").is_file()).collect();
+    models.sort();
+    assert!(!models.is_empty());
+    for model in models {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let o = run(&["extract", "--quiet", "--device", "cpu", "--model", model.to_str().unwrap(), "--store", store.to_str().unwrap(), "samples/wiki_films.csv"]);
+        assert!(o.status.success(), "{}: {}", model.display(), stderr(&o));
+        let n = count(&store, "SELECT (COUNT(?x) AS ?n) WHERE { ?x a kgx:Extraction }");
+        assert!(n >= 50, "{}: only {n} triples from 296 sentences", model.display());
+    }
+}
