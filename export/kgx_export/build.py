@@ -28,7 +28,7 @@ from .bench import time_in_subprocess
 from .card import write_card
 from .common import DATA_DIR, LABEL2ID, LABELS, MODEL_DIR, base_model_dir, load_tokenizer, \
     read_json, read_jsonl, set_threads_and_seed, write_json
-from .parity import (INT8_MAX_F1_LOSS, ParityError, batch_invariance, check_exact, check_fp16, compare,
+from .parity import (INT8_MAX_F1_LOSS, ParityError, batch_invariance, check_exact, check_fp16, compare, exact_parity,
                      f1_loss_points, metrics_from_logits, padded_batches, torch_logits)
 from .methods import method_of
 from .train import features
@@ -103,14 +103,8 @@ def build(model_dir: Path, base_dir: Path, dev_rows, recipes=None, rounds: int =
     lb = torch_logits(merged, padded)
     ox.export_onnx(merged, onnx_dir / "model.onnx")
     lc, _ = ox.ort_logits(onnx_dir / "model.onnx", padded, threads)
-    report["exact"] = {"peft_vs_merged": compare(la, lb, padded),
-                       "peft_vs_onnx_fp32": compare(la, lc, padded),
-                       "merged_vs_onnx_fp32": compare(lb, lc, padded)}
-    for name, stats in report["exact"].items():
-        try:
-            check_exact(name, stats)
-        except ParityError as e:
-            failures.append(str(e))
+    report["exact"], exact_failures = exact_parity(la, lb, lc, padded, "merged")
+    failures += exact_failures
     m32 = metrics_from_logits(lc, padded)
     report["dev_metrics"] = {"peft": metrics_from_logits(la, padded), "fp32": m32}
 

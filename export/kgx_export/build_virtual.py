@@ -26,7 +26,7 @@ from . import onnx_tools as ox
 from .bench import time_in_subprocess
 from .card_virtual import write_card
 from .common import read_json, set_threads_and_seed, write_json, load_tokenizer
-from .parity import (ParityError, batch_invariance, check_exact, compare, metrics_from_logits,
+from .parity import (ParityError, batch_invariance, exact_parity, metrics_from_logits,
                      padded_batches, torch_logits)
 from .train import features
 from .virtual import bake
@@ -86,14 +86,8 @@ def build(model_dir: Path, base_dir: Path, dev_rows, rounds: int = 3, threads: i
     lb = torch_logits(wrapper, padded)
     ox.export_onnx(wrapper, onnx_dir / "model.onnx")
     lc, _ = ox.ort_logits(onnx_dir / "model.onnx", padded, threads)
-    report["exact"] = {"peft_vs_wrapper": compare(la, lb, padded),
-                       "peft_vs_onnx_fp32": compare(la, lc, padded),
-                       "wrapper_vs_onnx_fp32": compare(lb, lc, padded)}
-    for name, stats in report["exact"].items():
-        try:
-            check_exact(name, stats)
-        except ParityError as e:
-            failures.append(str(e))
+    report["exact"], exact_failures = exact_parity(la, lb, lc, padded, "wrapper")
+    failures += exact_failures
     report["interface"] = check_interface(onnx_dir / "model.onnx")
     if not report["interface"]["ok"]:
         failures.append("ONNX interface: " + "; ".join(report["interface"]["problems"]))

@@ -116,6 +116,21 @@ def metrics_from_logits(logits: list[np.ndarray], padded: list[dict]) -> dict:
     return evaluate(preds, golds)
 
 
+def exact_parity(reference, middle, onnx, padded: list[dict], middle_name: str) -> tuple[dict, list[str]]:
+    """PeftModel vs `middle_name` (merged model or export wrapper) vs fp32 ONNX:
+    stats for each pair and the failures of the exact bound."""
+    pairs = {f"peft_vs_{middle_name}": (reference, middle), "peft_vs_onnx_fp32": (reference, onnx),
+             f"{middle_name}_vs_onnx_fp32": (middle, onnx)}
+    stats = {name: compare(a, b, padded) for name, (a, b) in pairs.items()}
+    failures = []
+    for name, pair_stats in stats.items():
+        try:
+            check_exact(name, pair_stats)
+        except ParityError as e:
+            failures.append(str(e))
+    return stats, failures
+
+
 def check_exact(name: str, stats: dict, tol: float = EXACT_TOL) -> None:
     """100% argmax agreement and max |diff| <= tol, else ParityError."""
     if stats["argmax_agreement"] < 1.0 or not stats["max_abs_diff"] <= tol:
