@@ -651,3 +651,38 @@ fn every_shipped_model_extracts_unchanged() {
         assert!(n >= 50, "{}: only {n} triples from 296 sentences", model.display());
     }
 }
+
+/// Every `kgx query` output format parses back to the same number of rows or triples.
+#[test]
+fn every_query_format_parses_back_with_the_same_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    assert!(extract(&store, &["samples/wiki_films.csv"], &[]).status.success());
+    let st = store.to_str().unwrap();
+    let q = "SELECT ?x ?c WHERE { ?x a kgx:Extraction ; kgx:confidence ?c }";
+    let n = count(&store, "SELECT (COUNT(?x) AS ?n) WHERE { ?x a kgx:Extraction }");
+    let out = |format: &str, query: &str| {
+        let o = run(&["query", "--store", st, "--format", format, "-e", query]);
+        assert!(o.status.success(), "{format}: {}", stderr(&o));
+        o.stdout
+    };
+    let json: serde_json::Value = serde_json::from_slice(&out("json", q)).unwrap();
+    assert_eq!(json["results"]["bindings"].as_array().unwrap().len(), n);
+    let xml = String::from_utf8(out("xml", q)).unwrap();
+    assert_eq!(xml.matches("<result>").count(), n);
+    assert_eq!(String::from_utf8(out("tsv", q)).unwrap().lines().count(), n + 1);
+    assert_eq!(csv::Reader::from_reader(out("csv", q).as_slice()).records().count(), n);
+    let table = String::from_utf8(out("table", q)).unwrap();
+    assert!(table.trim_end().ends_with(&format!("({n} rows)")), "{table}");
+    let ask: serde_json::Value = serde_json::from_slice(&out("json", "ASK { ?x a kgx:Extraction }")).unwrap();
+    assert_eq!(ask["boolean"], true);
+    let construct = "CONSTRUCT { ?s ?r ?t } WHERE { ?x rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t }";
+    let distinct = count(&store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?r ?t WHERE { ?x rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t } }");
+    for (format, rdf) in [("turtle", oxigraph::io::RdfFormat::Turtle), ("ntriples", oxigraph::io::RdfFormat::NTriples), ("nquads", oxigraph::io::RdfFormat::NQuads)] {
+        let bytes = out(format, construct);
+        let parsed: std::collections::HashSet<String> = oxigraph::io::RdfParser::from_format(rdf).for_slice(&bytes).map(|q| q.unwrap().to_string()).collect();
+        assert_eq!(parsed.len(), distinct, "{format}");
+    }
+    let wrong = run(&["query", "--store", st, "--format", "turtle", "-e", q]);
+    assert_eq!(wrong.status.code(), Some(1), "a SELECT cannot be Turtle: {}", stderr(&wrong));
+}
