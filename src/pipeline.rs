@@ -180,40 +180,21 @@ fn prepare(
 fn prepare_chunk(documents: Vec<PendingDocument>, mut failures: Vec<DocumentError>, skipped: usize, encoder: &SentenceEncoder, policy: BatchPolicy, pad_id: u32) -> PreparedChunk {
     let texts: Vec<&str> = documents.iter().flat_map(|d| d.sentences.iter().map(|s| s.text.as_str())).collect();
     let results: Vec<_> = texts.par_iter().map(|t| encoder.encode(t)).collect();
-    let mut encoded = Vec::with_capacity(results.len());
-    let mut bad_docs = Vec::new();
-    let mut i = 0;
-    for (d, doc) in documents.iter().enumerate() {
-        for _ in &doc.sentences {
-            match &results[i] {
-                Ok(_) => {}
-                Err(e) => bad_docs.push((d, e.to_string())),
+    // A document whose sentence the tokenizer rejects fails whole; the rest stay aligned.
+    let mut results = results.into_iter();
+    let mut kept = Vec::with_capacity(documents.len());
+    let mut encoded = Vec::with_capacity(texts.len());
+    for doc in documents {
+        let mine: Vec<_> = results.by_ref().take(doc.sentences.len()).collect();
+        match mine.into_iter().collect::<Result<Vec<_>, _>>() {
+            Ok(e) => {
+                encoded.extend(e);
+                kept.push(doc);
             }
-            i += 1;
+            Err(e) => failures.push(DocumentError { location: doc.document.id.clone(), problem: e.to_string() }),
         }
     }
-    for r in results {
-        encoded.push(r.unwrap_or_default());
-    }
-    let mut documents = documents;
-    if !bad_docs.is_empty() {
-        // Drop failed documents (and their sentences) so the chunk stays consistent.
-        bad_docs.dedup_by_key(|(d, _)| *d);
-        let mut keep_docs = Vec::new();
-        let mut keep_encoded = Vec::new();
-        let mut enc_iter = encoded.into_iter();
-        for (d, doc) in documents.into_iter().enumerate() {
-            let mine: Vec<_> = enc_iter.by_ref().take(doc.sentences.len()).collect();
-            if let Some((_, problem)) = bad_docs.iter().find(|(b, _)| *b == d) {
-                failures.push(DocumentError { location: doc.document.id.clone(), problem: problem.clone() });
-            } else {
-                keep_encoded.extend(mine);
-                keep_docs.push(doc);
-            }
-        }
-        documents = keep_docs;
-        encoded = keep_encoded;
-    }
+    let documents = kept;
     let mut sequences = Vec::new();
     for (s, e) in encoded.iter().enumerate() {
         if !e.is_empty() {
