@@ -39,11 +39,12 @@ fn node(iri: String) -> NamedNode {
     NamedNode::new_unchecked(iri)
 }
 
-fn typed(value: impl ToString, datatype: &str) -> Literal {
-    Literal::new_typed_literal(value.to_string(), node(format!("{XSD}{datatype}")))
+fn typed(value: impl ToString, datatype: &NamedNode) -> Literal {
+    Literal::new_typed_literal(value.to_string(), datatype.clone())
 }
 
-/// Predicates and classes, built once.
+/// Every predicate, class and datatype kgx writes, built once per chunk
+/// rather than once per quad.
 struct Terms {
     rdf_type: NamedNode,
     label: NamedNode,
@@ -54,10 +55,31 @@ struct Terms {
     generated_by: NamedNode,
     generated_at: NamedNode,
     content_hash: NamedNode,
+    integer: NamedNode,
+    double: NamedNode,
+    document_class: NamedNode,
+    document_id: NamedNode,
+    source: NamedNode,
+    sentence_count: NamedNode,
+    sentence_class: NamedNode,
+    document: NamedNode,
+    index: NamedNode,
+    text: NamedNode,
+    start: NamedNode,
+    end: NamedNode,
+    entity_class: NamedNode,
+    relation_class: NamedNode,
+    extraction_class: NamedNode,
+    sentence: NamedNode,
+    confidence: NamedNode,
+    /// (start, end) predicates for source, relation and target.
+    span_offsets: [(NamedNode, NamedNode); 3],
 }
 
 impl Terms {
     fn new() -> Self {
+        let k = |local: &str| node(kgx(local));
+        let span = |role: &str| (k(&format!("{role}Start")), k(&format!("{role}End")));
         Self {
             rdf_type: node(format!("{RDF}type")),
             label: node(format!("{RDFS}label")),
@@ -67,7 +89,25 @@ impl Terms {
             statement: node(format!("{RDF}Statement")),
             generated_by: node(format!("{PROV}wasGeneratedBy")),
             generated_at: node(format!("{PROV}generatedAtTime")),
-            content_hash: node(kgx("contentHash")),
+            content_hash: k("contentHash"),
+            integer: node(format!("{XSD}integer")),
+            double: node(format!("{XSD}double")),
+            document_class: k("Document"),
+            document_id: k("documentId"),
+            source: k("source"),
+            sentence_count: k("sentenceCount"),
+            sentence_class: k("Sentence"),
+            document: k("document"),
+            index: k("index"),
+            text: k("text"),
+            start: k("start"),
+            end: k("end"),
+            entity_class: k("Entity"),
+            relation_class: k("Relation"),
+            extraction_class: k("Extraction"),
+            sentence: k("sentence"),
+            confidence: k("confidence"),
+            span_offsets: [span("source"), span("relation"), span("target")],
         }
     }
 }
@@ -103,10 +143,12 @@ impl RdfStore {
         })
     }
 
-    /// Commits a chunk of documents (and, with `run`, the run's graph) in one transaction.
+    /// Commits a chunk of documents (and, with `run`, the run's graph)
+    /// atomically: through the bulk loader when every graph is new, else in
+    /// one transaction that also drops the graphs being replaced.
     pub fn write(&self, chunk: &[ExtractedDocument], run: Option<&RunInfo>, run_id: &str) -> Result<WriteStats, StoreError> {
         let terms = Terms::new();
-        let now = typed(crate::timestamp::now_rfc3339(), "dateTime");
+        let now = typed(crate::timestamp::now_rfc3339(), &node(format!("{XSD}dateTime")));
         let mut stats = WriteStats::default();
         let mut quads = Vec::new();
         let mut entities: HashSet<String> = HashSet::new();
@@ -117,10 +159,9 @@ impl RdfStore {
         if let Some(run) = run {
             run_quads(run, &self.iris, &terms, &mut quads);
         }
-        let entity_class = node(kgx("Entity"));
         for e in &entities {
             let e = node(e.clone());
-            let known = self.store.quads_for_pattern(Some(e.as_ref().into()), Some(terms.rdf_type.as_ref()), Some(entity_class.as_ref().into()), None).next();
+            let known = self.store.quads_for_pattern(Some(e.as_ref().into()), Some(terms.rdf_type.as_ref()), Some(terms.entity_class.as_ref().into()), None).next();
             match known {
                 None => stats.new_entities += 1,
                 Some(Err(err)) => return Err(self.err(err)),
@@ -158,22 +199,22 @@ fn document_quads(doc: &ExtractedDocument, iris: &Iris, t: &Terms, run_id: &str,
     let run = node(iris.run(run_id));
     let mut add = |s: &NamedNode, p: &NamedNode, o: TermRef<'_>| out.push(QuadRef::new(s, p, o, &g).into_owned());
     let d = &g;
-    add(d, &t.rdf_type, node(kgx("Document")).as_ref().into());
-    add(d, &node(kgx("documentId")), Literal::new_simple_literal(&doc.document.id).as_ref().into());
-    add(d, &node(kgx("source")), Literal::new_simple_literal(&doc.document.source).as_ref().into());
+    add(d, &t.rdf_type, t.document_class.as_ref().into());
+    add(d, &t.document_id, Literal::new_simple_literal(&doc.document.id).as_ref().into());
+    add(d, &t.source, Literal::new_simple_literal(&doc.document.source).as_ref().into());
     add(d, &t.content_hash, Literal::new_simple_literal(&doc.content_hash).as_ref().into());
-    add(d, &node(kgx("sentenceCount")), typed(doc.sentence_count, "integer").as_ref().into());
+    add(d, &t.sentence_count, typed(doc.sentence_count, &t.integer).as_ref().into());
     add(d, &t.generated_by, run.as_ref().into());
     let mut triples = 0;
     for es in doc.sentences.iter().filter(|s| !s.triples.is_empty()) {
         let s = &es.sentence;
         let sent = node(iris.sentence(&doc_iri, s.index));
-        add(&sent, &t.rdf_type, node(kgx("Sentence")).as_ref().into());
-        add(&sent, &node(kgx("document")), d.as_ref().into());
-        add(&sent, &node(kgx("index")), typed(s.index, "integer").as_ref().into());
-        add(&sent, &node(kgx("text")), Literal::new_simple_literal(&s.text).as_ref().into());
-        add(&sent, &node(kgx("start")), typed(s.start, "integer").as_ref().into());
-        add(&sent, &node(kgx("end")), typed(s.end, "integer").as_ref().into());
+        add(&sent, &t.rdf_type, t.sentence_class.as_ref().into());
+        add(&sent, &t.document, d.as_ref().into());
+        add(&sent, &t.index, typed(s.index, &t.integer).as_ref().into());
+        add(&sent, &t.text, Literal::new_simple_literal(&s.text).as_ref().into());
+        add(&sent, &t.start, typed(s.start, &t.integer).as_ref().into());
+        add(&sent, &t.end, typed(s.end, &t.integer).as_ref().into());
         for (k, triple) in es.triples.iter().enumerate() {
             let mint = |kind: &str, text: &str| crate::iri::mint(&iris.base, kind, text).and_then(|i| NamedNode::new(i).ok());
             let (Some(src), Some(rel), Some(tgt)) = (mint("entity", &triple.source.text), mint("relation", &triple.relation.text), mint("entity", &triple.target.text)) else {
@@ -182,24 +223,24 @@ fn document_quads(doc: &ExtractedDocument, iris: &Iris, t: &Terms, run_id: &str,
             triples += 1;
             entities.insert(src.as_str().to_string());
             entities.insert(tgt.as_str().to_string());
-            add(&src, &t.rdf_type, node(kgx("Entity")).as_ref().into());
+            add(&src, &t.rdf_type, t.entity_class.as_ref().into());
             add(&src, &t.label, Literal::new_simple_literal(&triple.source.text).as_ref().into());
-            add(&tgt, &t.rdf_type, node(kgx("Entity")).as_ref().into());
+            add(&tgt, &t.rdf_type, t.entity_class.as_ref().into());
             add(&tgt, &t.label, Literal::new_simple_literal(&triple.target.text).as_ref().into());
-            add(&rel, &t.rdf_type, node(kgx("Relation")).as_ref().into());
+            add(&rel, &t.rdf_type, t.relation_class.as_ref().into());
             add(&rel, &t.label, Literal::new_simple_literal(&triple.relation.text).as_ref().into());
             add(&src, &rel, tgt.as_ref().into());
             let x = node(iris.extraction(sent.as_str(), k));
-            add(&x, &t.rdf_type, node(kgx("Extraction")).as_ref().into());
+            add(&x, &t.rdf_type, t.extraction_class.as_ref().into());
             add(&x, &t.rdf_type, t.statement.as_ref().into());
             add(&x, &t.subject, src.as_ref().into());
             add(&x, &t.predicate, rel.as_ref().into());
             add(&x, &t.object, tgt.as_ref().into());
-            add(&x, &node(kgx("sentence")), sent.as_ref().into());
-            add(&x, &node(kgx("confidence")), typed(format!("{:.6}", triple.confidence), "double").as_ref().into());
-            for (role, m) in [("source", &triple.source), ("relation", &triple.relation), ("target", &triple.target)] {
-                add(&x, &node(kgx(&format!("{role}Start"))), typed(m.start, "integer").as_ref().into());
-                add(&x, &node(kgx(&format!("{role}End"))), typed(m.end, "integer").as_ref().into());
+            add(&x, &t.sentence, sent.as_ref().into());
+            add(&x, &t.confidence, typed(format!("{:.6}", triple.confidence), &t.double).as_ref().into());
+            for ((start, end), m) in t.span_offsets.iter().zip([&triple.source, &triple.relation, &triple.target]) {
+                add(&x, start, typed(m.start, &t.integer).as_ref().into());
+                add(&x, end, typed(m.end, &t.integer).as_ref().into());
             }
             add(&x, &t.generated_by, run.as_ref().into());
             add(&x, &t.generated_at, now.as_ref().into());
@@ -215,7 +256,7 @@ fn run_quads(run: &RunInfo, iris: &Iris, t: &Terms, out: &mut Vec<Quad>) {
     let mut add = |s: &NamedNode, p: NamedNodeRef<'_>, o: TermRef<'_>| out.push(QuadRef::new(s, p, o, &g).into_owned());
     add(&r, t.rdf_type.as_ref(), node(format!("{PROV}Activity")).as_ref().into());
     add(&r, t.rdf_type.as_ref(), node(kgx("Run")).as_ref().into());
-    add(&r, node(format!("{PROV}startedAtTime")).as_ref(), typed(&run.started_at, "dateTime").as_ref().into());
+    add(&r, node(format!("{PROV}startedAtTime")).as_ref(), typed(&run.started_at, &node(format!("{XSD}dateTime"))).as_ref().into());
     add(&r, node(format!("{PROV}used")).as_ref(), model.as_ref().into());
     add(&r, node(kgx("device")).as_ref(), Literal::new_simple_literal(&run.device).as_ref().into());
     add(&r, node(kgx("provider")).as_ref(), Literal::new_simple_literal(&run.provider).as_ref().into());
