@@ -158,8 +158,7 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let opts = PipelineOptions { read, batch, chunk_sentences: args.chunk_sentences.max(1), ..PipelineOptions::default() };
     let progress = Progress::new(!args.quiet && is_terminal::is_terminal(std::io::stderr()), known_size(&files));
     let stop = stop_flag();
-    let pad_id = encoder.pad_id();
-    let stages = Stages { encoder, tagger, roles, labels: model.labels.len(), pad_id, sink, progress: &progress, stop };
+    let stages = Stages { encoder, tagger, roles, labels: model.labels.len(), sink, progress: &progress, stop };
     let result = pipeline::run(&files, &opts, stages);
     progress.finish();
     let interrupted = STOP.load(Ordering::SeqCst);

@@ -101,14 +101,14 @@ pub struct Stages<'a> {
     pub tagger: Box<dyn Tagger>,
     pub roles: Roles,
     pub labels: usize,
-    pub pad_id: u32,
     pub sink: &'a mut dyn Sink,
     pub progress: &'a Progress,
     pub stop: &'a AtomicBool,
 }
 
 pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Result<PipelineStats, PipelineError> {
-    let Stages { encoder, mut tagger, roles, labels, pad_id, sink, progress, stop } = stages;
+    let Stages { encoder, mut tagger, roles, labels, sink, progress, stop } = stages;
+    let pad_id = encoder.pad_id();
     let (prepared_tx, prepared_rx) = bounded::<Result<PreparedChunk, PipelineError>>(2);
     let (tagged_tx, tagged_rx) = bounded::<Result<TaggedChunk, PipelineError>>(2);
     let stored_check = sink.stored_check();

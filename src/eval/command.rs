@@ -48,9 +48,8 @@ fn run_model(args: &EvalArgs, sentences: &[String]) -> anyhow::Result<Vec<[Strin
     let stop = AtomicBool::new(false);
     let read = ReadOptions { format: InputFormat::Lines, ..ReadOptions::default() };
     let opts = PipelineOptions { read, ..PipelineOptions::default() };
-    let pad_id = encoder.pad_id();
     let labels = manifest.labels.len();
-    let stages = Stages { encoder, tagger, roles, labels, pad_id, sink: &mut sink, progress: &progress, stop: &stop };
+    let stages = Stages { encoder, tagger, roles, labels, sink: &mut sink, progress: &progress, stop: &stop };
     pipeline::run(std::slice::from_ref(&input), &opts, stages)?;
     let _ = std::fs::remove_dir_all(&dir);
     // Document ids are `PATH:LINE`; key each row by the gold sentence as written.

@@ -58,6 +58,12 @@ pub struct ExtractedDocument {
     pub sentence_count: usize,
 }
 
+impl ExtractedDocument {
+    pub fn triple_count(&self) -> usize {
+        self.sentences.iter().map(|s| s.triples.len()).sum()
+    }
+}
+
 /// What one committed chunk added.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WriteStats {
@@ -85,7 +91,7 @@ pub struct NullSink;
 
 impl Sink for NullSink {
     fn write(&mut self, chunk: &[ExtractedDocument]) -> Result<WriteStats, StoreError> {
-        let triples = chunk.iter().flat_map(|d| &d.sentences).map(|s| s.triples.len()).sum();
+        let triples = chunk.iter().map(ExtractedDocument::triple_count).sum();
         Ok(WriteStats { documents: chunk.len(), triples, ..WriteStats::default() })
     }
     fn stored_check(&self) -> StoredCheck {

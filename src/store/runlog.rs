@@ -92,7 +92,9 @@ impl RunLog {
     /// Records a committed chunk and the run's progress in one transaction.
     pub fn record_chunk(&mut self, run_id: &str, chunk: &[ExtractedDocument], counts: RunCounts) -> Result<(), StoreError> {
         let now = crate::timestamp::now_rfc3339();
-        let tx = self.conn.transaction().map_err(|e| StoreError::RunLog { path: self.path.clone(), message: e.to_string() })?;
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| StoreError::RunLog { path: path.clone(), message: e.to_string() };
+        let tx = self.conn.transaction().map_err(err)?;
         {
             let mut upsert = tx
                 .prepare_cached(
@@ -102,16 +104,15 @@ impl RunLog {
                        status = 'stored', sentences = excluded.sentences, triples = excluded.triples,
                        run_id = excluded.run_id, updated_at = excluded.updated_at, error = NULL",
                 )
-                .map_err(|e| StoreError::RunLog { path: self.path.clone(), message: e.to_string() })?;
+                .map_err(err)?;
             for d in chunk {
-                let triples: usize = d.sentences.iter().map(|s| s.triples.len()).sum();
                 upsert
-                    .execute(params![d.document.id, d.document.source, d.content_hash, d.sentence_count as i64, triples as i64, run_id, now])
-                    .map_err(|e| StoreError::RunLog { path: self.path.clone(), message: e.to_string() })?;
+                    .execute(params![d.document.id, d.document.source, d.content_hash, d.sentence_count as i64, d.triple_count() as i64, run_id, now])
+                    .map_err(err)?;
             }
         }
-        Self::update_counts(&tx, run_id, counts).map_err(|e| StoreError::RunLog { path: self.path.clone(), message: e.to_string() })?;
-        tx.commit().map_err(|e| self.err(e))
+        Self::update_counts(&tx, run_id, counts).map_err(err)?;
+        tx.commit().map_err(err)
     }
 
     fn update_counts(conn: &Connection, run_id: &str, c: RunCounts) -> rusqlite::Result<usize> {
