@@ -10,7 +10,8 @@ SHARED_DATA ?= ../shared/data/oie2016
 MODEL_DIR = models/kgx-minilm-lora
 
 .PHONY: setup test system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
-	models compare pytest build sample cargo-test bench kill-trials
+	models compare pytest build sample cargo-test bench baseline-spacy kill-trials \
+	data-predicates train-multi model-multi carb-compare
 
 ## setup: system packages, Python venv, the three ONNX models (+ parity), kgx release build, sample extraction
 setup: system-deps venv models build sample
@@ -36,6 +37,14 @@ venv: .venv/.kgx-installed
 data:
 	$(PYENV) $(PY) -m kgx_export.prepare --src $(SHARED_DATA)
 
+## data-predicates: predicate-indexed rows (several triples a sentence) -> export/data/*.predicate.jsonl (output is tracked)
+data-predicates: venv
+	$(PYENV) $(PY) -m kgx_export.predicates
+
+## train-multi: LoRA fine-tune of the predicate-indexed model -> models/kgx-minilm-multi/adapter
+train-multi:
+	$(PYENV) $(PY) -m kgx_export.train --scheme predicate --out models/kgx-minilm-multi
+
 ## train: LoRA fine-tune on export/data/train.jsonl -> $(MODEL_DIR)/adapter
 train:
 	$(PYENV) $(PY) -m kgx_export.train --method lora
@@ -50,14 +59,22 @@ train-prompt:
 model: venv
 	$(PYENV) $(PY) -m kgx_export.build
 
+## model-multi: merge the predicate-indexed model's adapter, export ONNX, parity, model card
+model-multi: venv
+	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-multi
+
+## carb-compare: CaRB dev table (one-triple vs predicate-indexed model vs spaCy rules) and throughput -> models/kgx-minilm-multi/carb_eval.json
+carb-compare: baseline-spacy
+	$(PYENV) $(PY) -m kgx_export.carb_compare --kgx $(KGX)
+
 ## model-prefix / model-prompt: bake the tracked adapter's virtual tokens into an fp32 ONNX, parity, model card
 model-prefix: venv
 	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-prefix
 model-prompt: venv
 	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-prompt
 
-## models: the LoRA, prefix- and prompt-tuning models
-models: model model-prefix model-prompt
+## models: the LoRA (one-triple and predicate-indexed), prefix- and prompt-tuning models
+models: model model-multi model-prefix model-prompt
 
 ## compare: kgx CPU throughput of the three models (5,000 sentences each) -> models/README.md table
 COMPARE_ARGS ?= --train-seconds lora=150.0
@@ -84,6 +101,13 @@ cargo-test:
 ## bench: CPU throughput of kgx vs the Python baselines (see bench/RESULTS.md)
 bench:
 	$(PY) bench/throughput.py --kgx $(KGX)
+
+## baseline-spacy: spaCy dependency-rule Open IE baselines (root verb only; extended rules) on CaRB dev -> export/baselines/, scored by kgx eval
+baseline-spacy: venv
+	for rules in root extended; do \
+	  $(PYENV) $(PY) -m kgx_export.spacy_baseline --rules $$rules --sentences ../shared/data/carb/dev.txt --out export/baselines/spacy_$${rules}_carb_dev.tsv && \
+	  $(KGX) eval --gold ../shared/data/carb/dev.gold.tsv --format carb --extractions export/baselines/spacy_$${rules}_carb_dev.tsv || exit 1; \
+	done
 
 ## kill-trials: 20 SIGKILL/SIGTERM-and-resume trials compared with an uninterrupted run
 kill-trials:

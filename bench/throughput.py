@@ -108,7 +108,7 @@ def bench_ort(path, batches, n, threads):
 def bench_kgx(kgx, corpus, n, precision, threads, workdir, extra=()):
     """(d): kgx end-to-end into a fresh store (process start and model load included)."""
     store = Path(tempfile.mkdtemp(dir=workdir))
-    cmd = [kgx, "extract", "--quiet", "--device", "cpu", "--precision", precision, "--threads", str(threads), "--store", str(store / "s"), *extra, str(corpus)]
+    cmd = [kgx, "extract", "--quiet", "--device", "cpu", "--model", str(MODEL_DIR), "--precision", precision, "--threads", str(threads), "--store", str(store / "s"), *extra, str(corpus)]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     return n / (time.perf_counter() - t0)
@@ -117,7 +117,7 @@ def bench_kgx(kgx, corpus, n, precision, threads, workdir, extra=()):
 def peak_rss(kgx, corpus, precision, threads, workdir):
     """Peak RSS of one kgx run, measured by GNU time in a child of its own."""
     store = Path(tempfile.mkdtemp(dir=workdir))
-    cmd = [kgx, "extract", "--quiet", "--device", "cpu", "--precision", precision, "--threads", str(threads), "--store", str(store / "s"), str(corpus)]
+    cmd = [kgx, "extract", "--quiet", "--device", "cpu", "--model", str(MODEL_DIR), "--precision", precision, "--threads", str(threads), "--store", str(store / "s"), str(corpus)]
     out = subprocess.run([sys.executable, "-c", "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)", *cmd], check=True, capture_output=True, text=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 

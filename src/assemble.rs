@@ -1,15 +1,17 @@
 //! Assemble stage (pure): labelled spans of a sentence -> [`Triple`]s.
 //!
 //! Takes: the sentence text, its [`LabelledSpan`]s and which label ids are
-//! SRC, REL and TGT. Gives: at most one (source, relation, target) triple
-//! (the model tags one triple a sentence): the most confident span of each
-//! role, with the surface text, char offsets and a confidence (mean of the
-//! three spans' confidences).
+//! SRC, REL and TGT (for predicate-indexed models: the spans of one marked
+//! pass and its [`Head`]). Gives: at most one (source, relation, target)
+//! triple a pass: the most confident span of each role, with the surface
+//! text, char offsets and a confidence (mean of the three spans'
+//! confidences; times the head's for a marked pass).
 //! Invariants: a triple has all three roles, each with a non-empty
 //! normalised form (see [`crate::iri::normalise`]); offsets index the
 //! sentence in chars.
 
 use crate::decode::LabelledSpan;
+use crate::predicates::Head;
 
 /// Label ids of the three roles in the model's label list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,29 +49,54 @@ pub struct Triple {
     pub confidence: f32,
 }
 
+/// A span's text as a mention, unless it normalises to nothing (punctuation only).
+fn mention(chars: &[char], s: &LabelledSpan) -> Option<Mention> {
+    let text: String = chars.get(s.start..s.end.min(chars.len()))?.iter().collect();
+    (!crate::iri::normalise(&text).is_empty()).then_some(Mention { text, start: s.start, end: s.end, confidence: s.confidence })
+}
+
+/// The most confident usable span with `label` (the first on ties).
+fn best(chars: &[char], spans: &[LabelledSpan], label: usize) -> Option<Mention> {
+    spans.iter().filter(|s| s.label == label).filter_map(|s| mention(chars, s)).fold(None, |best: Option<Mention>, m| match best {
+        Some(b) if b.confidence >= m.confidence => Some(b),
+        _ => Some(m),
+    })
+}
+
 /// The triple of a sentence, if all three roles were tagged.
 pub fn assemble(sentence: &str, spans: &[LabelledSpan], roles: Roles) -> Vec<Triple> {
     let chars: Vec<char> = sentence.chars().collect();
-    let best = |label: usize| -> Option<Mention> {
-        spans
-            .iter()
-            .filter(|s| s.label == label)
-            .filter_map(|s| {
-                let text: String = chars.get(s.start..s.end.min(chars.len()))?.iter().collect();
-                (!crate::iri::normalise(&text).is_empty()).then_some(Mention { text, start: s.start, end: s.end, confidence: s.confidence })
-            })
-            .fold(None, |best: Option<Mention>, m| match best {
-                Some(b) if b.confidence >= m.confidence => Some(b),
-                _ => Some(m),
-            })
-    };
-    match (best(roles.source), best(roles.relation), best(roles.target)) {
+    match (best(&chars, spans, roles.source), best(&chars, spans, roles.relation), best(&chars, spans, roles.target)) {
         (Some(source), Some(relation), Some(target)) => {
             let confidence = (source.confidence + relation.confidence + target.confidence) / 3.0;
             vec![Triple { source, relation, target, confidence }]
         }
         _ => Vec::new(),
     }
+}
+
+/// The triple of one predicate (predicate-indexed models, see
+/// [`crate::predicates`]): the relation is the REL span holding the head
+/// word (the head word alone when the marked pass did not tag it REL), the
+/// source and target the most confident SRC and TGT spans. Its confidence is
+/// the mean of the three spans' confidences times the head's.
+pub fn assemble_for_head(sentence: &str, spans: &[LabelledSpan], roles: Roles, head: &Head) -> Option<Triple> {
+    let chars: Vec<char> = sentence.chars().collect();
+    let holding = spans.iter().find(|s| s.label == roles.relation && s.start <= head.start && head.start < s.end);
+    let head_span = LabelledSpan { label: roles.relation, start: head.start, end: head.end, confidence: head.confidence, words: 1 };
+    let relation = mention(&chars, holding.unwrap_or(&head_span))?;
+    let (source, target) = (best(&chars, spans, roles.source)?, best(&chars, spans, roles.target)?);
+    let confidence = head.confidence * (source.confidence + relation.confidence + target.confidence) / 3.0;
+    Some(Triple { source, relation, target, confidence })
+}
+
+/// The triples of a sentence's predicates, in relation order; of triples
+/// with the same spans only the most confident is kept.
+pub fn distinct_triples(mut triples: Vec<Triple>) -> Vec<Triple> {
+    let key = |t: &Triple| [t.relation.start, t.relation.end, t.source.start, t.source.end, t.target.start, t.target.end];
+    triples.sort_by(|a, b| key(a).cmp(&key(b)).then(b.confidence.total_cmp(&a.confidence)));
+    triples.dedup_by(|later, kept| key(later) == key(kept));
+    triples
 }
 
 #[cfg(test)]
@@ -97,6 +124,34 @@ mod tests {
         let s = "It rains , ok";
         assert!(assemble(s, &[span(1, 0, 2, 0.9), span(2, 3, 8, 0.9)], ROLES).is_empty());
         assert!(assemble(s, &[span(1, 0, 2, 0.9), span(2, 3, 8, 0.9), span(3, 9, 10, 0.9)], ROLES).is_empty());
+    }
+
+    fn head(start: usize, end: usize, confidence: f32) -> Head {
+        Head { tokens: 0..1, start, end, confidence }
+    }
+
+    #[test]
+    fn a_marked_pass_takes_the_rel_span_holding_its_head() {
+        let s = "Connie decides to leave on her own";
+        // REL spans "decides" and "leave"; the head is "leave".
+        let spans = [span(1, 0, 6, 0.9), span(2, 7, 14, 0.9), span(2, 18, 23, 0.6), span(3, 24, 34, 0.8)];
+        let t = assemble_for_head(s, &spans, ROLES, &head(18, 23, 0.5)).unwrap();
+        assert_eq!((t.source.text.as_str(), t.relation.text.as_str(), t.target.text.as_str()), ("Connie", "leave", "on her own"));
+        assert!((t.confidence - 0.5 * (0.9 + 0.6 + 0.8) / 3.0).abs() < 1e-6);
+        // Head not tagged REL in its own pass: the head word is the relation.
+        let t = assemble_for_head(s, &[span(1, 0, 6, 0.9), span(3, 24, 34, 0.8)], ROLES, &head(18, 23, 0.5)).unwrap();
+        assert_eq!((t.relation.text.as_str(), t.relation.confidence), ("leave", 0.5));
+        // No target: no triple.
+        assert!(assemble_for_head(s, &[span(1, 0, 6, 0.9)], ROLES, &head(7, 14, 0.9)).is_none());
+    }
+
+    #[test]
+    fn the_same_triple_from_two_heads_is_kept_once_most_confident() {
+        let s = "Zoe has been promoted to manager";
+        let t = |head_start, c| assemble_for_head(s, &[span(1, 0, 3, 1.0), span(2, 4, 21, 1.0), span(3, 22, 32, 1.0)], ROLES, &head(head_start, head_start + 3, c)).unwrap();
+        let kept = distinct_triples(vec![t(4, 0.5), t(8, 0.9)]);
+        assert_eq!(kept.len(), 1);
+        assert!((kept[0].confidence - 0.9).abs() < 1e-6);
     }
 
     #[test]

@@ -72,6 +72,15 @@ impl ModelBatch {
         let lengths = sequences.iter().map(|s| s.len()).collect();
         Self { input_ids, attention_mask, token_type_ids: Array2::zeros((n, width)), rows, lengths }
     }
+
+    /// Sets token type 1 on `columns` of row `row` (the predicate marker of
+    /// predicate-indexed models); columns past the row's length are ignored.
+    pub fn mark(&mut self, row: usize, columns: std::ops::Range<usize>) {
+        let end = columns.end.min(self.lengths[row]);
+        for c in columns.start..end {
+            self.token_type_ids[[row, c]] = 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -104,5 +113,14 @@ mod tests {
         assert_eq!(b.input_ids.row(1).to_vec(), vec![4, 0, 0]);
         assert_eq!(b.attention_mask.row(1).to_vec(), vec![1, 0, 0]);
         assert_eq!(b.lengths, vec![3, 1]);
+    }
+
+    #[test]
+    fn marking_sets_token_type_one_inside_the_row_only() {
+        let mut b = ModelBatch::from_sequences(vec![0, 1], &[&[1, 2, 3, 4], &[5, 6]], 0);
+        b.mark(0, 1..3);
+        b.mark(1, 1..4);
+        assert_eq!(b.token_type_ids.row(0).to_vec(), vec![0, 1, 1, 0]);
+        assert_eq!(b.token_type_ids.row(1).to_vec(), vec![0, 1, 0, 0]);
     }
 }

@@ -79,6 +79,18 @@ pub struct ModelArgs {
     /// libonnxruntime.so to load (default: ORT_DYLIB_PATH, else the one the set-up installed).
     #[arg(long, env = "KGX_ORT_LIB")]
     pub ort_lib: Option<PathBuf>,
+    /// Predicate-indexed models: the REL probability at which a word of the
+    /// unmarked pass counts as a predicate head (lower: more triples, less
+    /// precise). Default: the model's `head_threshold`, else the most probable label.
+    #[arg(long, value_parser = probability)]
+    pub head_threshold: Option<f32>,
+}
+
+fn probability(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
+        _ => Err(format!("{s:?} is not a probability in (0, 1]")),
+    }
 }
 
 #[derive(Debug, Args)]

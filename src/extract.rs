@@ -18,7 +18,7 @@ use crate::assemble::Roles;
 use crate::batch::BatchPolicy;
 use crate::cli::{ExtractArgs, ModelArgs};
 use crate::encode::SentenceEncoder;
-use crate::model::ModelManifest;
+use crate::model::{ModelManifest, Scheme};
 use crate::pipeline::{self, PipelineOptions, PipelineStats, Stages};
 use crate::progress::Progress;
 use crate::read::{expand_inputs, known_size, ReadOptions};
@@ -30,7 +30,7 @@ use crate::tagger::runtime::SessionOptions;
 use crate::tagger::{Device, Tagger, TaggerError};
 
 /// The shipped model, relative to the repository.
-pub const DEFAULT_MODEL: &str = "models/kgx-minilm-lora";
+pub const DEFAULT_MODEL: &str = "models/kgx-minilm-multi";
 
 /// How a run ended.
 #[derive(Debug)]
@@ -75,6 +75,8 @@ pub struct LoadedModel {
     pub roles: Roles,
     /// Precision key of the ONNX file that runs (`fp32`, `int8`, ...).
     pub precision: String,
+    /// Predicate-indexed models: `--head-threshold`, else the manifest's.
+    pub head_threshold: Option<f32>,
     pub on_gpu: bool,
 }
 
@@ -88,19 +90,18 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
     let spinning = std::env::var_os("KGX_ORT_SPIN").is_some_and(|v| v == "1");
     let mut opts = SessionOptions { device: args.device, intra_threads: args.threads, library: args.ort_lib.clone(), spinning, ..SessionOptions::default() };
     let labels = manifest.labels.len();
-    let loaded = |tagger: OnnxTagger, precision: String, on_gpu: bool, manifest: ModelManifest| LoadedModel {
-        manifest,
-        encoder: encoder.clone(),
-        tagger: Box::new(tagger),
-        roles,
-        precision,
-        on_gpu,
+    let loaded = |tagger: OnnxTagger, precision: String, on_gpu: bool, manifest: ModelManifest| {
+        if manifest.scheme == Scheme::Predicate && !tagger.reads_token_types() {
+            anyhow::bail!("model {}: the predicate-indexed scheme needs a token_type_ids input, which the ONNX model lacks", manifest.dir.display());
+        }
+        let head_threshold = args.head_threshold.or(manifest.head_threshold);
+        Ok(LoadedModel { manifest, encoder: encoder.clone(), tagger: Box::new(tagger), roles, precision, head_threshold, on_gpu })
     };
     if args.device != Device::Cpu {
         let (key, path) = manifest.onnx_file(args.precision, true)?;
         opts.device = Device::Cuda;
         match OnnxTagger::load(&path, labels, &opts) {
-            Ok(t) => return Ok(loaded(t, key, true, manifest)),
+            Ok(t) => return loaded(t, key, true, manifest),
             Err(TaggerError::CudaUnavailable(reason)) if args.device == Device::Auto => {
                 if !quiet {
                     eprintln!("kgx: CUDA unavailable ({}); running on CPU", reason.lines().next().unwrap_or(""));
@@ -112,7 +113,7 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
     opts.device = Device::Cpu;
     let (key, path) = manifest.onnx_file(args.precision, false)?;
     let tagger = OnnxTagger::load(&path, labels, &opts)?;
-    Ok(loaded(tagger, key, false, manifest))
+    loaded(tagger, key, false, manifest)
 }
 
 /// Installs the SIGINT/SIGTERM handlers and returns the flag they set.
@@ -125,7 +126,7 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let started = Instant::now();
     oxigraph::model::NamedNode::new(format!("{}entity/x", args.base_iri)).with_context(|| format!("--base-iri {:?} is not a valid IRI base", args.base_iri))?;
     let files = expand_inputs(&args.inputs)?;
-    let LoadedModel { manifest: model, encoder, tagger, roles, precision, on_gpu } = load_model(&args.model, args.quiet)?;
+    let LoadedModel { manifest: model, encoder, tagger, roles, precision, head_threshold, on_gpu } = load_model(&args.model, args.quiet)?;
     let provider = tagger.provider().to_string();
     if !args.quiet {
         eprintln!("kgx: model {} ({precision}) on {provider}", model.name);
@@ -158,7 +159,7 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let opts = PipelineOptions { read, batch, chunk_sentences: args.chunk_sentences.max(1), ..PipelineOptions::default() };
     let progress = Progress::new(!args.quiet && is_terminal::is_terminal(std::io::stderr()), known_size(&files));
     let stop = stop_flag();
-    let stages = Stages { encoder, tagger, roles, labels: model.labels.len(), sink, progress: &progress, stop };
+    let stages = Stages { encoder, tagger, roles, labels: model.labels.len(), scheme: model.scheme, head_threshold, sink, progress: &progress, stop };
     let result = pipeline::run(&files, &opts, stages);
     progress.finish();
     let interrupted = STOP.load(Ordering::SeqCst);

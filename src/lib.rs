@@ -16,6 +16,7 @@ pub mod extract;
 pub mod iri;
 pub mod model;
 pub mod pipeline;
+pub mod predicates;
 pub mod progress;
 pub mod query;
 pub mod read;

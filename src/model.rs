@@ -52,9 +52,26 @@ impl Precision {
     }
 }
 
+/// How a model's tags become triples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// One pass a sentence, one triple a sentence.
+    #[default]
+    Single,
+    /// Predicate-indexed: an unmarked pass finds predicate heads, then one
+    /// pass per head (marked with token type 1) tags that predicate's
+    /// triple (see [`crate::predicates`]).
+    Predicate,
+}
+
 #[derive(Debug, Deserialize)]
 struct RawManifest {
     name: String,
+    #[serde(default)]
+    scheme: Scheme,
+    #[serde(default)]
+    head_threshold: Option<f32>,
     labels: Vec<String>,
     max_tokens: usize,
     #[serde(default = "default_tokenizer")]
@@ -73,6 +90,9 @@ fn default_tokenizer() -> String {
 pub struct ModelManifest {
     pub dir: PathBuf,
     pub name: String,
+    pub scheme: Scheme,
+    /// Predicate-indexed models: REL probability that makes a head (tuned on CaRB dev).
+    pub head_threshold: Option<f32>,
     pub labels: Vec<String>,
     /// Longest input the model accepts, special tokens included.
     pub max_tokens: usize,
@@ -105,6 +125,8 @@ impl ModelManifest {
         Ok(Self {
             dir: dir.to_path_buf(),
             name: raw.name,
+            scheme: raw.scheme,
+            head_threshold: raw.head_threshold,
             labels: raw.labels,
             max_tokens: raw.max_tokens,
             tokenizer,

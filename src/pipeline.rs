@@ -5,8 +5,10 @@
 //! (already stored with the same content) or reported as failed.
 //! Threads: a *prepare* thread reads, checks the store, splits, encodes
 //! (rayon) and builds padded batches for a chunk of documents; a *tagger*
-//! thread owns the model session and only runs batches; the calling thread
-//! decodes, assembles and writes to the sink. Bounded channels (2 chunks)
+//! thread owns the model session and runs batches (for predicate-indexed
+//! models it also reads the heads off the unmarked pass and runs one marked
+//! pass per head, see [`crate::predicates`]); the calling thread decodes,
+//! assembles and writes to the sink. Bounded channels (2 chunks)
 //! between them give backpressure, so memory stays flat in corpus size
 //! while reading, inference and storage overlap.
 //! Invariants: a document reaches the sink whole (all its sentences tagged)
@@ -21,10 +23,12 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use rayon::prelude::*;
 
-use crate::assemble::{assemble, Roles};
+use crate::assemble::{assemble, assemble_for_head, distinct_triples, Roles, Triple};
 use crate::batch::{plan_batches, BatchPolicy, ModelBatch};
 use crate::decode::{merge_windows, softmax_rows, spans, word_tags};
 use crate::encode::{EncodedSentence, SentenceEncoder, Window};
+use crate::model::Scheme;
+use crate::predicates::{heads, spread, window_for, Head};
 use crate::progress::Progress;
 use crate::read::{read_files, Document, DocumentError, InputFormat, ReadOptions};
 use crate::split::{split_sentences, whole_text_sentence, Sentence};
@@ -93,6 +97,18 @@ struct PreparedChunk {
 struct TaggedChunk {
     chunk: PreparedChunk,
     probabilities: Vec<Vec<f32>>,
+    /// Predicate-indexed models: one marked pass per head.
+    passes: Vec<MarkedPass>,
+}
+
+/// One marked pass of a predicate-indexed model.
+struct MarkedPass {
+    /// Index into the chunk's `encoded`.
+    sentence: usize,
+    head: Head,
+    window: Window,
+    /// `window.len() x labels` probabilities.
+    probabilities: Vec<f32>,
 }
 
 /// Everything the pipeline needs besides the inputs.
@@ -101,13 +117,16 @@ pub struct Stages<'a> {
     pub tagger: Box<dyn Tagger>,
     pub roles: Roles,
     pub labels: usize,
+    pub scheme: Scheme,
+    /// Predicate-indexed models: the REL probability that makes a head (None: the most probable label).
+    pub head_threshold: Option<f32>,
     pub sink: &'a mut dyn Sink,
     pub progress: &'a Progress,
     pub stop: &'a AtomicBool,
 }
 
 pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Result<PipelineStats, PipelineError> {
-    let Stages { encoder, mut tagger, roles, labels, sink, progress, stop } = stages;
+    let Stages { encoder, mut tagger, roles, labels, scheme, head_threshold, sink, progress, stop } = stages;
     let pad_id = encoder.pad_id();
     let (prepared_tx, prepared_rx) = bounded::<Result<PreparedChunk, PipelineError>>(2);
     let (tagged_tx, tagged_rx) = bounded::<Result<TaggedChunk, PipelineError>>(2);
@@ -115,9 +134,9 @@ pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Res
     std::thread::scope(|scope| {
         let prepare_encoder = encoder.clone();
         scope.spawn(move || prepare(files, opts, &prepare_encoder, pad_id, stored_check, progress, stop, prepared_tx));
-        let content_offset = encoder.content_offset();
-        scope.spawn(move || tag_chunks(tagger.as_mut(), labels, content_offset, prepared_rx, tagged_tx));
-        let result = store_chunks(&tagged_rx, roles, labels, sink, progress);
+        let model = ModelShape { encoder: &encoder, labels, roles, scheme, head_threshold, policy: opts.batch, pad_id };
+        scope.spawn(move || tag_chunks(tagger.as_mut(), &model, prepared_rx, tagged_tx));
+        let result = store_chunks(&tagged_rx, roles, labels, scheme, sink, progress);
         drop(tagged_rx);
         result
     })
@@ -201,10 +220,16 @@ fn prepare_chunk(documents: Vec<PendingDocument>, mut failures: Vec<DocumentErro
             sequences.extend(encoder.windows(e.len()).into_iter().map(|w| (s, w)));
         }
     }
+    let batches = build_batches(encoder, &encoded, &sequences, policy, pad_id);
+    PreparedChunk { documents, failures, skipped, encoded, sequences, batches }
+}
+
+/// Padded batches of model sequences `(index into encoded, window)`.
+fn build_batches(encoder: &SentenceEncoder, encoded: &[EncodedSentence], sequences: &[(usize, Window)], policy: BatchPolicy, pad_id: u32) -> Vec<ModelBatch> {
     let special = encoder.special_len();
     let lengths: Vec<usize> = sequences.iter().map(|(_, w)| w.len() + special).collect();
     let mut ids_buf = Vec::new();
-    let batches = plan_batches(&lengths, policy)
+    plan_batches(&lengths, policy)
         .into_iter()
         .map(|rows| {
             let seqs: Vec<Vec<u32>> = rows
@@ -218,25 +243,80 @@ fn prepare_chunk(documents: Vec<PendingDocument>, mut failures: Vec<DocumentErro
             let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
             ModelBatch::from_sequences(rows, &refs, pad_id)
         })
-        .collect();
-    PreparedChunk { documents, failures, skipped, encoded, sequences, batches }
+        .collect()
 }
 
-fn tag_chunks(tagger: &mut dyn Tagger, labels: usize, content_offset: usize, rx: Receiver<Result<PreparedChunk, PipelineError>>, tx: Sender<Result<TaggedChunk, PipelineError>>) {
+/// What the tagger thread needs to know about the model besides its session.
+struct ModelShape<'a> {
+    encoder: &'a SentenceEncoder,
+    labels: usize,
+    roles: Roles,
+    scheme: Scheme,
+    head_threshold: Option<f32>,
+    policy: BatchPolicy,
+    pad_id: u32,
+}
+
+/// Runs `batches`; gives each sequence's content rows as probabilities.
+fn run_batches(tagger: &mut dyn Tagger, model: &ModelShape<'_>, batches: &[ModelBatch], windows: &[Window]) -> Result<Vec<Vec<f32>>, TaggerError> {
+    let offset = model.encoder.content_offset();
+    let mut probabilities = vec![Vec::new(); windows.len()];
+    for batch in batches {
+        let logits = tagger.tag(batch)?;
+        for (r, &q) in batch.rows.iter().enumerate() {
+            let rows = logits.slice(ndarray::s![r, offset..offset + windows[q].len(), ..]);
+            let mut p: Vec<f32> = rows.iter().copied().collect();
+            softmax_rows(&mut p, model.labels);
+            probabilities[q] = p;
+        }
+    }
+    Ok(probabilities)
+}
+
+/// Predicate-indexed models: the heads of every sentence from the unmarked
+/// pass, then one marked pass per head.
+fn run_marked_passes(tagger: &mut dyn Tagger, model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked: &[Vec<f32>]) -> Result<Vec<MarkedPass>, TaggerError> {
+    let mut windows_of: Vec<Vec<(Window, &[f32])>> = vec![Vec::new(); chunk.encoded.len()];
+    for (q, &(s, w)) in chunk.sequences.iter().enumerate() {
+        windows_of[s].push((w, unmarked[q].as_slice()));
+    }
+    let mut passes = Vec::new();
+    for (s, windows) in windows_of.iter().enumerate().filter(|(_, w)| !w.is_empty()) {
+        let encoded = &chunk.encoded[s];
+        let probs = merge_windows(encoded.len(), model.labels, windows);
+        let spans: Vec<Window> = windows.iter().map(|(w, _)| *w).collect();
+        for head in heads(encoded, &probs, model.labels, model.roles.relation, model.head_threshold) {
+            if let Some(window) = window_for(&spans, &head.tokens) {
+                passes.push(MarkedPass { sentence: s, head, window, probabilities: Vec::new() });
+            }
+        }
+    }
+    let sequences: Vec<(usize, Window)> = passes.iter().map(|p| (p.sentence, p.window)).collect();
+    let mut batches = build_batches(model.encoder, &chunk.encoded, &sequences, model.policy, model.pad_id);
+    let offset = model.encoder.content_offset();
+    for batch in &mut batches {
+        for (r, &q) in batch.rows.clone().iter().enumerate() {
+            let (head, window) = (&passes[q].head, passes[q].window);
+            batch.mark(r, offset + head.tokens.start - window.start..offset + head.tokens.end - window.start);
+        }
+    }
+    let windows: Vec<Window> = passes.iter().map(|p| p.window).collect();
+    for (pass, probabilities) in passes.iter_mut().zip(run_batches(tagger, model, &batches, &windows)?) {
+        pass.probabilities = probabilities;
+    }
+    Ok(passes)
+}
+
+fn tag_chunks(tagger: &mut dyn Tagger, model: &ModelShape<'_>, rx: Receiver<Result<PreparedChunk, PipelineError>>, tx: Sender<Result<TaggedChunk, PipelineError>>) {
     for item in rx {
         let result = item.and_then(|chunk| {
-            let mut probabilities = vec![Vec::new(); chunk.sequences.len()];
-            for batch in &chunk.batches {
-                let logits = tagger.tag(batch)?;
-                for (r, &q) in batch.rows.iter().enumerate() {
-                    let len = chunk.sequences[q].1.len();
-                    let rows = logits.slice(ndarray::s![r, content_offset..content_offset + len, ..]);
-                    let mut p: Vec<f32> = rows.iter().copied().collect();
-                    softmax_rows(&mut p, labels);
-                    probabilities[q] = p;
-                }
-            }
-            Ok(TaggedChunk { chunk, probabilities })
+            let windows: Vec<Window> = chunk.sequences.iter().map(|&(_, w)| w).collect();
+            let probabilities = run_batches(tagger, model, &chunk.batches, &windows)?;
+            let passes = match model.scheme {
+                Scheme::Single => Vec::new(),
+                Scheme::Predicate => run_marked_passes(tagger, model, &chunk, &probabilities)?,
+            };
+            Ok(TaggedChunk { chunk, probabilities, passes })
         });
         let failed = result.is_err();
         if tx.send(result).is_err() || failed {
@@ -245,11 +325,15 @@ fn tag_chunks(tagger: &mut dyn Tagger, labels: usize, content_offset: usize, rx:
     }
 }
 
-fn store_chunks(rx: &Receiver<Result<TaggedChunk, PipelineError>>, roles: Roles, labels: usize, sink: &mut dyn Sink, progress: &Progress) -> Result<PipelineStats, PipelineError> {
+fn store_chunks(rx: &Receiver<Result<TaggedChunk, PipelineError>>, roles: Roles, labels: usize, scheme: Scheme, sink: &mut dyn Sink, progress: &Progress) -> Result<PipelineStats, PipelineError> {
     let mut stats = PipelineStats::default();
     for item in rx {
-        let TaggedChunk { chunk, probabilities } = item?;
-        let extracted = decode_chunk(&chunk, &probabilities, roles, labels);
+        let TaggedChunk { chunk, probabilities, passes } = item?;
+        let triples = match scheme {
+            Scheme::Single => single_pass_triples(&chunk, &probabilities, roles, labels),
+            Scheme::Predicate => marked_pass_triples(&chunk, &passes, roles, labels),
+        };
+        let extracted = documents_of(&chunk, triples);
         let sentences: usize = extracted.iter().map(|d| d.sentence_count).sum();
         let written = sink.write(&extracted)?;
         if !chunk.failures.is_empty() {
@@ -271,14 +355,46 @@ fn store_chunks(rx: &Receiver<Result<TaggedChunk, PipelineError>>, roles: Roles,
     Ok(stats)
 }
 
-/// Decodes and assembles every sentence of a tagged chunk.
-fn decode_chunk(chunk: &PreparedChunk, probabilities: &[Vec<f32>], roles: Roles, labels: usize) -> Vec<ExtractedDocument> {
-    // Windows of each encoded sentence, in order.
+/// The triple of every encoded sentence of a chunk, one-triple models.
+fn single_pass_triples(chunk: &PreparedChunk, probabilities: &[Vec<f32>], roles: Roles, labels: usize) -> Vec<Vec<Triple>> {
     let mut windows_of: Vec<Vec<(Window, &[f32])>> = vec![Vec::new(); chunk.encoded.len()];
     for (q, &(s, w)) in chunk.sequences.iter().enumerate() {
         windows_of[s].push((w, probabilities[q].as_slice()));
     }
-    let mut flat = 0;
+    let mut sentences = chunk.documents.iter().flat_map(|d| &d.sentences);
+    chunk
+        .encoded
+        .iter()
+        .zip(&windows_of)
+        .map(|(encoded, windows)| {
+            let sentence = sentences.next().expect("one encoding per sentence");
+            if windows.is_empty() {
+                return Vec::new();
+            }
+            let words = word_tags(encoded, &merge_windows(encoded.len(), labels, windows), labels);
+            assemble(&sentence.text, &spans(&words, roles.outside), roles)
+        })
+        .collect()
+}
+
+/// The triples of every encoded sentence of a chunk, predicate-indexed models.
+fn marked_pass_triples(chunk: &PreparedChunk, passes: &[MarkedPass], roles: Roles, labels: usize) -> Vec<Vec<Triple>> {
+    let sentences: Vec<&Sentence> = chunk.documents.iter().flat_map(|d| &d.sentences).collect();
+    let mut triples: Vec<Vec<Triple>> = vec![Vec::new(); chunk.encoded.len()];
+    for pass in passes {
+        let encoded = &chunk.encoded[pass.sentence];
+        let probs = spread(encoded.len(), labels, roles.outside, pass.window, &pass.probabilities);
+        let words = word_tags(encoded, &probs, labels);
+        if let Some(t) = assemble_for_head(&sentences[pass.sentence].text, &spans(&words, roles.outside), roles, &pass.head) {
+            triples[pass.sentence].push(t);
+        }
+    }
+    triples.into_iter().map(distinct_triples).collect()
+}
+
+/// Regroups per-sentence triples into documents.
+fn documents_of(chunk: &PreparedChunk, triples: Vec<Vec<Triple>>) -> Vec<ExtractedDocument> {
+    let mut triples = triples.into_iter();
     chunk
         .documents
         .iter()
@@ -286,19 +402,7 @@ fn decode_chunk(chunk: &PreparedChunk, probabilities: &[Vec<f32>], roles: Roles,
             let sentences = doc
                 .sentences
                 .iter()
-                .map(|sentence| {
-                    let encoded = &chunk.encoded[flat];
-                    let windows = &windows_of[flat];
-                    flat += 1;
-                    let triples = if windows.is_empty() {
-                        Vec::new()
-                    } else {
-                        let probs = merge_windows(encoded.len(), labels, windows);
-                        let words = word_tags(encoded, &probs, labels);
-                        assemble(&sentence.text, &spans(&words, roles.outside), roles)
-                    };
-                    ExtractedSentence { sentence: sentence.clone(), triples }
-                })
+                .map(|sentence| ExtractedSentence { sentence: sentence.clone(), triples: triples.next().unwrap_or_default() })
                 .collect();
             ExtractedDocument { document: doc.document.clone(), content_hash: doc.content_hash.clone(), sentences, sentence_count: doc.sentences.len() }
         })

@@ -5,6 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// The model `kgx` runs when none is named (kgx::extract::DEFAULT_MODEL).
+const DEFAULT_MODEL: &str = kgx::extract::DEFAULT_MODEL;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -76,23 +79,25 @@ fn sample_corpus_gives_triples_with_provenance() {
         let c: f64 = r[7].parse().unwrap();
         assert!((0.0..=1.0).contains(&c));
         assert!(r[8].starts_with("samples/wiki_films.csv:"), "{}", r[8]);
-        assert_eq!(r[10], "kgx-minilm-lora");
+        assert_eq!(r[10], DEFAULT_MODEL.trim_start_matches("models/"));
     }
 }
 
-/// Pins what the shipped model extracts from three sample sentences (update
-/// together with the model).
+/// Pins what the shipped model extracts from three sample sentences, every
+/// triple of each, in relation order (update together with the model).
 #[test]
 fn specific_sample_sentences_give_specific_triples() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     assert!(extract(&store, &["samples/wiki_films.csv"], &[]).status.success());
-    let expected = [
-        ("samples/wiki_films.csv:256", "the latter film", "spawned", "a sequel: 28 weeks", [0, 15, 16, 23, 24, 42]),
-        ("samples/wiki_films.csv:1", "connie", "decides", "to leave on her own", [25, 31, 32, 39, 40, 59]),
-        ("samples/wiki_films.csv:4", "the temple", "set", "on fire", [0, 10, 14, 17, 18, 25]),
+    type Pinned = (&'static str, &'static str, &'static str, [usize; 6]);
+    let expected: [(&str, &[Pinned]); 3] = [
+        ("samples/wiki_films.csv:256", &[("the latter film", "spawned", "a sequel: 28 weeks later", [0, 15, 16, 23, 24, 48])]),
+        // Two predicates, two triples: the predicate-indexed model's point.
+        ("samples/wiki_films.csv:1", &[("connie", "decides", "to leave on her own", [25, 31, 32, 39, 40, 59]), ("connie", "leave", "on her own", [25, 31, 43, 48, 49, 59])]),
+        ("samples/wiki_films.csv:4", &[("the temple", "set on", "fire", [0, 10, 14, 20, 21, 25])]),
     ];
-    for (doc, source, relation, target, offsets) in expected {
+    for (doc, triples) in expected {
         let rows = select(
             &store,
             &format!(
@@ -102,17 +107,19 @@ fn specific_sample_sentences_give_specific_triples() {
                       kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; kgx:relationStart ?rs ; kgx:relationEnd ?re ;
                       kgx:targetStart ?ts ; kgx:targetEnd ?te .
                    ?su rdfs:label ?sl . ?r rdfs:label ?rl . ?t rdfs:label ?tl .
-                   ?su ?r ?t }}"
+                   ?su ?r ?t }} ORDER BY ?rs"
             ),
         );
-        assert_eq!(rows.len(), 1, "{doc}: {rows:?}");
-        let r = &rows[0];
-        assert_eq!((r[0].as_str(), r[1].as_str(), r[2].as_str()), (source, relation, target), "{doc}");
-        let got: Vec<usize> = r[3..9].iter().map(|v| v.parse().unwrap()).collect();
-        assert_eq!(got, offsets, "{doc}");
-        let sentence: Vec<char> = r[10].chars().collect();
-        assert_eq!(sentence[offsets[0]..offsets[1]].iter().collect::<String>(), source);
-        assert!(r[9].parse::<f64>().unwrap() > 0.5, "{doc}: confidence {}", r[9]);
+        assert_eq!(rows.len(), triples.len(), "{doc}: {rows:?}");
+        for (r, &(source, relation, target, offsets)) in rows.iter().zip(triples) {
+            assert_eq!((r[0].as_str(), r[1].as_str(), r[2].as_str()), (source, relation, target), "{doc}");
+            let got: Vec<usize> = r[3..9].iter().map(|v| v.parse().unwrap()).collect();
+            assert_eq!(got, offsets, "{doc}");
+            let sentence: Vec<char> = r[10].chars().collect();
+            assert_eq!(sentence[offsets[0]..offsets[1]].iter().collect::<String>(), source);
+            assert_eq!(sentence[offsets[2]..offsets[3]].iter().collect::<String>(), relation);
+            assert!(r[9].parse::<f64>().unwrap() > 0.5, "{doc}: confidence {}", r[9]);
+        }
     }
 }
 
@@ -426,7 +433,7 @@ fn hostile_inputs_are_reported_or_stored_and_exports_still_parse() {
 
 /// A copy of the shipped model directory whose files a test may break.
 fn model_copy(dir: &Path, precision_file: &str) -> PathBuf {
-    let src = repo().join("models/kgx-minilm-lora");
+    let src = repo().join(DEFAULT_MODEL);
     let dst = dir.join("model");
     std::fs::create_dir_all(dst.join("onnx")).unwrap();
     for f in ["model.json", "tokenizer.json"] {
@@ -585,9 +592,9 @@ fn carb_export_scores_the_same_as_the_store() {
 /// with fp32 (the GPU itself is measured by bench/gpu.sh on a lent machine).
 #[test]
 fn fp16_model_is_built_and_agrees_with_fp32_on_cpu() {
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join("models/kgx-minilm-lora/model.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join(DEFAULT_MODEL).join("model.json")).unwrap()).unwrap();
     assert_eq!(manifest["gpu_default"], "fp16");
-    assert!(repo().join("models/kgx-minilm-lora").join(manifest["files"]["fp16"].as_str().unwrap()).is_file());
+    assert!(repo().join(DEFAULT_MODEL).join(manifest["files"]["fp16"].as_str().unwrap()).is_file());
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     assert!(extract(&a, &["samples/wiki_films.csv"], &["--precision", "fp32"]).status.success());
@@ -685,4 +692,22 @@ fn every_query_format_parses_back_with_the_same_count() {
     }
     let wrong = run(&["query", "--store", st, "--format", "turtle", "-e", q]);
     assert_eq!(wrong.status.code(), Some(1), "a SELECT cannot be Turtle: {}", stderr(&wrong));
+}
+
+/// `--head-threshold` (predicate-indexed models) lowers or raises the bar for
+/// a predicate head; a value outside (0, 1] is a usage error.
+#[test]
+fn head_threshold_trades_precision_for_more_triples() {
+    let dir = tempfile::tempdir().unwrap();
+    let count_with = |name: &str, extra: &[&str]| {
+        let store = dir.path().join(name);
+        let o = extract(&store, &["samples/oie2016_dev_excerpt.txt"], extra);
+        assert!(o.status.success(), "{}", stderr(&o));
+        count(&store, "SELECT (COUNT(?x) AS ?n) WHERE { ?x a kgx:Extraction }")
+    };
+    let (default, low, high) = (count_with("d", &[]), count_with("l", &["--head-threshold", "0.05"]), count_with("h", &["--head-threshold", "0.99"]));
+    assert!(low >= default && default >= high && low > high, "low {low}, default {default}, high {high}");
+    let o = run(&["extract", "--head-threshold", "0", "samples/wiki_films.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a probability in (0, 1]"), "{}", stderr(&o));
 }

@@ -31,8 +31,10 @@ def first_subtoken_mask(word_ids: list) -> list[bool]:
 
 
 def encode(tokenizer, tokens: list[str], labels: list[str] | None = None,
-           max_tokens: int = MAX_TOKENS) -> dict:
-    """Encode one sentence; with `labels`, also give aligned label ids."""
+           max_tokens: int = MAX_TOKENS, indicator: int | None = None) -> dict:
+    """Encode one sentence; with `labels`, also give aligned label ids. With
+    `indicator` (a whitespace-token index), the sub-tokens of that token get
+    token type 1: the predicate marker of the predicate-indexed scheme."""
     text = " ".join(tokens)
     enc = tokenizer.encode(text)
     ids, offsets, word_ids = enc.ids, enc.offsets, enc.word_ids
@@ -41,6 +43,10 @@ def encode(tokenizer, tokens: list[str], labels: list[str] | None = None,
         "attention_mask": list(enc.attention_mask),
         "token_type_ids": list(enc.type_ids),
     }
+    if indicator is not None:
+        start, end = token_char_spans(tokens)[indicator]
+        out["token_type_ids"] = [int(w is not None and start <= s < end)
+                                 for w, (s, _) in zip(word_ids, offsets)]
     if labels is not None:
         if len(labels) != len(tokens):
             raise ValueError("one label per whitespace token expected")

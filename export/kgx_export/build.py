@@ -31,7 +31,7 @@ from .common import DATA_DIR, LABEL2ID, LABELS, MODEL_DIR, base_model_dir, load_
 from .parity import (INT8_MAX_F1_LOSS, ParityError, batch_invariance, check_exact, check_fp16, compare, exact_parity,
                      f1_loss_points, metrics_from_logits, padded_batches, torch_logits)
 from .methods import method_of
-from .train import features
+from .train import SCHEMES, features
 
 
 def load_peft(base_dir: Path, adapter_dir: Path):
@@ -176,8 +176,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model-dir", type=Path, default=MODEL_DIR)
     ap.add_argument("--base", type=Path, default=None)
-    ap.add_argument("--dev", type=Path, default=DATA_DIR / "dev.jsonl")
+    ap.add_argument("--dev", type=Path, default=None,
+                    help="dev rows (default: the dev split of the model's scheme, see train.SCHEMES)")
     a = ap.parse_args(argv)
+    if a.dev is None:
+        scheme = read_json(a.model_dir / "model.json").get("scheme", "single")
+        a.dev = DATA_DIR / f"dev{SCHEMES[scheme]}.jsonl"
     method = method_of(read_json(a.model_dir / "adapter" / "adapter_config.json"))
     try:
         if method != "lora":

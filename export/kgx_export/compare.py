@@ -53,13 +53,14 @@ def wait_idle(poll: float = 20.0, log=print) -> float:
         time.sleep(poll)
 
 
-def throughput(kgx: Path, corpus: Path, n: int, names: list[str], runs: int, log=print) -> dict:
+def throughput(kgx: Path, corpus: Path, n: int, names: list[str], runs: int, log=print,
+               extra: list[str] = ()) -> dict:
     out = {name: {"runs_sentences_per_s": [], "load_before": []} for name in names}
     for _ in range(runs):
         for name in names:
             load = wait_idle(log=log)
             cmd = [str(kgx), "extract", "-q", "--device", "cpu", "--precision", "fp32", "--threads", "2",
-                   "--dry-run", "--model", str(model_dir(name)), str(corpus)]
+                   "--dry-run", "--model", str(model_dir(name)), *extra, str(corpus)]
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True)
             sps = n / (time.perf_counter() - t0)

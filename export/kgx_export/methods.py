@@ -57,7 +57,7 @@ def peft_config(hp: dict, base_config):
     if method == "lora":
         return LoraConfig(task_type=TaskType.TOKEN_CLS, r=hp["r"], lora_alpha=hp["alpha"],
                           lora_dropout=hp["dropout"], target_modules=hp["target_modules"],
-                          modules_to_save=["classifier"])
+                          modules_to_save=saved_modules(hp))
     shape = dict(num_layers=base_config.num_hidden_layers, token_dim=base_config.hidden_size,
                  num_attention_heads=base_config.num_attention_heads, num_transformer_submodules=1)
     if method == "prefix":
@@ -70,6 +70,15 @@ def peft_config(hp: dict, base_config):
                                   prompt_tuning_init=PromptTuningInit(hp["prompt_init"]),
                                   modules_to_save=["classifier"], **shape)
     raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+
+
+def saved_modules(hp: dict) -> list[str]:
+    """Modules trained in full beside the adapter: the classifier head, and
+    for the predicate-indexed scheme the token-type embeddings that carry
+    the predicate marker (type 1 is otherwise untrained in MiniLM)."""
+    if hp.get("scheme") == "predicate":
+        return ["classifier", "token_type_embeddings"]
+    return ["classifier"]
 
 
 def param_groups(model, hp: dict) -> list[dict]:

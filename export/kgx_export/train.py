@@ -29,9 +29,12 @@ from .common import (BASE_ID, DATA_DIR, IGNORE, LABEL2ID, LABELS, MAX_TOKENS, ba
                      load_tokenizer, read_jsonl, set_threads_and_seed, write_json)
 from .metrics import evaluate, sequences_from_arrays
 
-DEFAULTS = dict(method="lora", epochs=5, lr=1e-3, batch_size=8, weight_decay=0.01,
+DEFAULTS = dict(method="lora", scheme="single", epochs=5, lr=1e-3, batch_size=8, weight_decay=0.01,
                 warmup=0.06, r=16, alpha=32, dropout=0.1, seed=13, threads=2,
                 target_modules=["query", "key", "value", "dense"])
+
+# Labelling scheme -> data file suffix.
+SCHEMES = {"single": "", "predicate": ".predicate"}
 
 
 def method_hp(method: str, overrides: dict | None = None) -> dict:
@@ -47,7 +50,8 @@ def method_hp(method: str, overrides: dict | None = None) -> dict:
 
 def features(rows: list[dict], tokenizer) -> list[dict]:
     """Encoded, label-aligned features of the rows that carry labels."""
-    return [encode(tokenizer, r["text"].split(), r["labels"]) for r in rows if r.get("labels")]
+    return [encode(tokenizer, r["text"].split(), r["labels"], indicator=r.get("predicate"))
+            for r in rows if r.get("labels")]
 
 
 def pad_batch(feats: list[dict]) -> dict:
@@ -124,7 +128,7 @@ def save_adapter(model, out: Path) -> None:
 
 
 def write_manifest(out: Path, tokenizer, base: str = BASE_ID, cpu_default: str = "fp32",
-                   method: str = "lora") -> None:
+                   method: str = "lora", scheme: str = "single") -> None:
     """tokenizer.json, labels.json and model.json beside the adapter. Prefix
     and prompt models ship one fp32 ONNX file (virtual tokens baked in)."""
     tokenizer.save(str(out / "tokenizer.json"))
@@ -134,7 +138,7 @@ def write_manifest(out: Path, tokenizer, base: str = BASE_ID, cpu_default: str =
     if method != "lora":
         files = {"fp32": "onnx/model.onnx"}
     manifest = {
-        "name": out.name, "labels": LABELS, "max_tokens": MAX_TOKENS,
+        "name": out.name, "scheme": scheme, "labels": LABELS, "max_tokens": MAX_TOKENS,
         "label_level": "first_subtoken", "tokenizer": "tokenizer.json",
         "files": files, "cpu_default": cpu_default,
         "gpu_default": "fp16" if method == "lora" else "fp32",
@@ -194,7 +198,7 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
             save_adapter(model, out / "adapter")
     record["wall_seconds"] = round(time.time() - t0, 1)
     record["torch_version"] = torch.__version__
-    write_manifest(out, tok, record["base"], method=hp["method"])
+    write_manifest(out, tok, record["base"], method=hp["method"], scheme=hp["scheme"])
     write_json(out / "train_log.json", record)
     return record
 
@@ -202,6 +206,9 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--method", choices=methods.METHODS, default=DEFAULTS["method"])
+    ap.add_argument("--scheme", choices=SCHEMES, default=DEFAULTS["scheme"],
+                    help="single: one triple a sentence ({split}.jsonl); predicate: predicate-indexed, "
+                         "several triples a sentence ({split}.predicate.jsonl, see predicates.py)")
     ap.add_argument("--base", type=Path, default=None, help="base model dir (default: packaged MiniLM)")
     ap.add_argument("--data", type=Path, default=DATA_DIR)
     ap.add_argument("--out", type=Path, default=None, help="default models/kgx-minilm-<method>")
@@ -212,10 +219,11 @@ def main(argv=None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="use only N train sentences (smoke runs)")
     a = ap.parse_args(argv)
     hp = method_hp(a.method, {k: v for k, v in vars(a).items() if v is not None})
-    rows = read_jsonl(a.data / "train.jsonl")
+    suffix = SCHEMES[a.scheme]
+    rows = read_jsonl(a.data / f"train{suffix}.jsonl")
     rows = rows[: a.limit] if a.limit else rows
     out = a.out or methods.model_dir(a.method)
-    rec = train(a.base or base_model_dir(), rows, read_jsonl(a.data / "dev.jsonl"), out, hp)
+    rec = train(a.base or base_model_dir(), rows, read_jsonl(a.data / f"dev{suffix}.jsonl"), out, hp)
     print(f"best epoch {rec['best_epoch']} dev macro-F1 {rec['best_dev']['macro_f1']:.4f}; "
           f"{rec['wall_seconds']}s")
 

@@ -29,6 +29,11 @@ pub struct OnnxTagger {
 
 impl OnnxTagger {
     /// Loads `model` and checks its interface against `labels` outputs.
+    /// Whether the model reads `token_type_ids` (predicate-indexed models mark their predicate there).
+    pub fn reads_token_types(&self) -> bool {
+        self.has_token_type_ids
+    }
+
     pub fn load(model: &Path, labels: usize, opts: &SessionOptions) -> Result<Self, TaggerError> {
         let (session, provider) = build_session(model, opts)?;
         let interface = |problem: String| TaggerError::Interface { path: model.display().to_string(), problem };

@@ -1,0 +1,95 @@
+"""CaRB dev comparison: the one-triple model, the predicate-indexed model and
+the spaCy dependency-rule baselines; throughput of the two models.
+
+Takes: the kgx release binary, the built models models/kgx-minilm-lora and
+models/kgx-minilm-multi, ../shared/data/carb/dev.{txt,gold.tsv} and the
+baseline extractions written by `make baseline-spacy`
+(export/baselines/spacy_{root,extended}_carb_dev.tsv).
+Gives: models/kgx-minilm-multi/carb_eval.json with, per system, CaRB dev
+precision / recall / F1 over all predictions, the best F1 and its
+confidence threshold, the PR-curve area and the number of extractions (all
+scored by `kgx eval`, the CaRB rules of src/eval/carb.rs), plus kgx CPU
+throughput of both models (`kgx extract --dry-run`, fp32, 2 threads,
+median of --runs round-robin runs) on the 5,000-sentence sample corpus and
+on the CaRB dev sentences; then rewrites the model card (card.py), which
+shows that file as a table.
+Run: python -m kgx_export.carb_compare [--kgx target/release/kgx] [--runs 3]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .card import write_card
+from .common import REPO, read_json, write_json
+from .compare import throughput, write_corpus
+
+CARB = REPO.parent / "shared" / "data" / "carb"
+BASELINES = {"spacy-root": "spacy_root_carb_dev.tsv", "spacy-extended": "spacy_extended_carb_dev.tsv"}
+MODELS = ("lora", "multi")
+OUT = REPO / "models" / "kgx-minilm-multi" / "carb_eval.json"
+NUM = r"([0-9.]+)"
+
+
+def parse_report(text: str) -> dict:
+    """Figures of a `kgx eval` report (see src/eval/mod.rs print_report)."""
+    def grab(pattern: str) -> list[float]:
+        m = re.search(pattern, text)
+        if not m:
+            raise ValueError(f"kgx eval output lacks {pattern!r}:\n{text}")
+        return [float(g) for g in m.groups()]
+
+    gold, predicted = grab(r"([0-9]+) gold tuples, ([0-9]+) predicted tuples")
+    p, r, f = grab(rf"all predictions\s+P {NUM}\s+R {NUM}\s+F1 {NUM}")
+    t, bp, br, bf = grab(rf"best F1 \(conf >= {NUM}\)\s+P {NUM}\s+R {NUM}\s+F1 {NUM}")
+    (auc,) = grab(rf"AUC \(precision/recall curve\)\s+{NUM}")
+    return {"gold_tuples": int(gold), "predicted_tuples": int(predicted),
+            "all": {"precision": p, "recall": r, "f1": f},
+            "best": {"threshold": t, "precision": bp, "recall": br, "f1": bf}, "auc": auc}
+
+
+def kgx_eval(kgx: Path, *args: str) -> dict:
+    cmd = [str(kgx), "eval", "--gold", str(CARB / "dev.gold.tsv"), "--format", "carb", *args]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return {"command": " ".join(["kgx", *cmd[1:]]).replace(str(REPO) + "/", ""), **parse_report(done.stdout)}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kgx", type=Path, default=REPO / "target" / "release" / "kgx")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--skip-throughput", action="store_true")
+    a = ap.parse_args(argv)
+    systems = {}
+    for name in MODELS:
+        systems[f"kgx-minilm-{name}"] = kgx_eval(a.kgx, "--device", "cpu", "--precision", "fp32",
+                                                 "--model", str(REPO / "models" / f"kgx-minilm-{name}"))
+        print(name, systems[f"kgx-minilm-{name}"]["all"])
+    for name, file in BASELINES.items():
+        path = REPO / "export" / "baselines" / file
+        if not path.exists():
+            raise SystemExit(f"{path} is missing: run `make baseline-spacy` first")
+        systems[name] = kgx_eval(a.kgx, "--extractions", str(path))
+        print(name, systems[name]["all"])
+    report = {"gold": "../shared/data/carb/dev.gold.tsv (641 sentences, 2,548 tuples)", "systems": systems}
+    if not a.skip_throughput:
+        with tempfile.TemporaryDirectory() as tmp:
+            sample = write_corpus(Path(tmp) / "sample.jsonl", 5000)
+            carb = Path(tmp) / "carb_dev.txt"
+            carb.write_text((CARB / "dev.txt").read_text(encoding="utf-8"), encoding="utf-8")
+            report["throughput"] = {
+                "sample_5000": throughput(a.kgx, sample, 5000, list(MODELS), a.runs),
+                "carb_dev_641": throughput(a.kgx, carb, 641, list(MODELS), a.runs, extra=["--input-format", "lines"]),
+                "command": "kgx extract -q --device cpu --precision fp32 --threads 2 --dry-run --model DIR CORPUS",
+            }
+    write_json(OUT, report)
+    model_dir = OUT.parent
+    write_card(model_dir, read_json(model_dir / "train_log.json"), read_json(model_dir / "parity.json"))
+    print(f"wrote {OUT} and {model_dir / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Predicate-indexed training examples: several triples a sentence.
+
+Takes: export/data/{train,dev}.jsonl (one sentence a line, every gold tuple
+in "tuples"; see DATA.md).
+Gives: export/data/{train,dev}.predicate.jsonl, several examples a sentence:
+  * one *detection* example ("predicate": null): REL on the head word of
+    every gold predicate, O elsewhere;
+  * one *argument* example per distinct predicate head ("predicate": the
+    head's whitespace-token index, marked with token type 1 at encoding
+    time): ARG1 -> SRC, FULL-PREDICATE -> REL, ARG2 and later -> TGT for
+    that tuple (later arguments only on words no other part took; CaRB
+    joins every argument after the first into one; --arg2-only leaves them O).
+Derived tuples (--no-copulas leaves them out): OIE2016 annotates verbal
+predicates only, so copular clauses ("X is a footballer") would teach the
+model that *is* is never a predicate, while CaRB annotates them; a spaCy
+parse of the sentence adds those (see `copula_tuples`), on heads no gold
+tuple uses.
+Also export/data/predicate_stats.json with the counts.
+
+The same ONNX model serves both passes (inputs input_ids, attention_mask,
+token_type_ids; output logits over O/SRC/REL/TGT): kgx first runs the
+sentence unmarked and reads the heads off the REL tags, then runs it once
+per head with that head marked. Invariants: an argument example's head word
+is always tagged REL; when several tuples share a head the first in file
+order with ARG1 and ARG2 wins (else the first with ARG1).
+Run: python -m kgx_export.predicates
+"""
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+from .common import DATA_DIR, read_jsonl, write_json, write_jsonl
+from .project import candidates, project
+
+SPLITS = ("train", "dev")  # never the test split
+
+
+def head_index(tokens: list[str], head: str, labels: list[str]) -> int | None:
+    """Index of the predicate head word: the occurrence inside the projected
+    REL words if there is one, else the first occurrence, else None."""
+    hits = [i for i, t in enumerate(tokens) if t == head]
+    if not hits:
+        return None
+    inside = [i for i in hits if labels[i] == "REL"]
+    return (inside or hits)[0]
+
+
+def argument_labels(tokens: list[str], tup: dict, later_args: bool = True) -> list[str]:
+    """SRC/REL/TGT labels of one tuple (TGT empty without ARG2). With
+    `later_args`, ARG3 and later are TGT too, where they occur on words no
+    other part took (CaRB joins every argument after the first into one)."""
+    args = tup["args"]
+    labels = project(tokens, args[0], tup["pred"], args[1] if len(args) > 1 else "").labels
+    for extra in args[2:] if later_args else []:
+        placements, _ = candidates(tokens, extra)
+        free = next((p for p in placements if p and all(labels[i] == "O" for i in p)), ())
+        for i in free:
+            labels[i] = "TGT"
+    return labels
+
+
+COPULA_DEPS = {"ROOT", "conj", "ccomp", "advcl"}
+
+
+def copula_tuples(doc) -> list[tuple[int, list[str]]]:
+    """Derived (silver) tuples for copular clauses, which OIE2016 (built
+    from verbal QA-SRL predicates) leaves unannotated but CaRB annotates:
+    a form of *be* heading its clause (dep ROOT/conj/ccomp/advcl) with a
+    nominal subject and an attr/acomp complement gives (subject subtree,
+    be + its negation, complement subtree). `doc` is a spaCy Doc over the
+    sentence's whitespace tokens. Returns (head index, labels) pairs."""
+    out = []
+    for tok in doc:
+        if tok.lemma_ != "be" or tok.dep_ not in COPULA_DEPS:
+            continue
+        subj = [c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass") and c.tag_ not in ("WDT", "WP", "EX")]
+        comp = [c for c in tok.children if c.dep_ in ("attr", "acomp")]
+        if not subj or not comp:
+            continue
+        labels = ["O"] * len(doc)
+        for part, name in ((subj[0], "SRC"), (comp[0], "TGT")):
+            for i in range(part.left_edge.i, part.right_edge.i + 1):
+                labels[i] = name
+        for c in [tok, *(c for c in tok.children if c.dep_ == "neg")]:
+            labels[c.i] = "REL"
+        out.append((tok.i, labels))
+    return out
+
+
+def parse_whitespace(nlp, tokens: list[str]):
+    """A spaCy Doc over exactly these tokens (no re-tokenization)."""
+    from spacy.tokens import Doc
+
+    doc = Doc(nlp.vocab, words=tokens)
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    return doc
+
+
+def sentence_examples(row: dict, counts: Counter, later_args: bool = True, nlp=None) -> list[dict]:
+    """The detection example and the argument examples of one sentence
+    (with `nlp`, a spaCy pipeline, also the derived copula tuples)."""
+    tokens = row["text"].split()
+    by_head: dict[int, tuple[bool, list[str]]] = {}
+    for tup in row["tuples"]:
+        counts["tuples"] += 1
+        if not tup["args"] or not tup["args"][0].strip():
+            counts["tuples_without_arg1"] += 1
+            continue
+        labels = argument_labels(tokens, tup, later_args)
+        h = head_index(tokens, tup["head"], labels)
+        if h is None:
+            counts["tuples_head_not_in_sentence"] += 1
+            continue
+        labels[h] = "REL"
+        has_target = "TGT" in labels
+        if h in by_head:
+            counts["tuples_sharing_a_head"] += 1
+            if by_head[h][0] or not has_target:
+                continue
+        by_head[h] = (has_target, labels)
+    if nlp is not None:
+        for h, labels in copula_tuples(parse_whitespace(nlp, tokens)):
+            if h not in by_head and not any(l[h] == "REL" for _, l in by_head.values()):
+                by_head[h] = (True, labels)
+                counts["derived_copula_tuples"] += 1
+    detect = ["O"] * len(tokens)
+    for h in by_head:
+        detect[h] = "REL"
+    out = [{"id": f"{row['id']}-d", "text": row["text"], "predicate": None, "labels": detect}]
+    for h in sorted(by_head):
+        has_target, labels = by_head[h]
+        counts["argument_examples"] += 1
+        counts["argument_examples_without_target"] += not has_target
+        out.append({"id": f"{row['id']}-p{h}", "text": row["text"], "predicate": h, "labels": labels})
+    counts["sentences"] += 1
+    counts["detection_examples"] += 1
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA_DIR)
+    ap.add_argument("--arg2-only", action="store_true", help="leave ARG3 and later untagged (O)")
+    ap.add_argument("--no-copulas", action="store_true", help="no derived copula tuples (no spaCy needed)")
+    a = ap.parse_args(argv)
+    nlp = None
+    if not a.no_copulas:
+        from .spacy_baseline import load_nlp
+
+        nlp = load_nlp()
+    stats = {}
+    for split in SPLITS:
+        counts: Counter = Counter()
+        rows = [ex for r in read_jsonl(a.data / f"{split}.jsonl") for ex in sentence_examples(r, counts, not a.arg2_only, nlp)]
+        write_jsonl(a.data / f"{split}.predicate.jsonl", rows)
+        stats[split] = dict(sorted(counts.items()))
+        print(split, stats[split])
+    write_json(a.data / "predicate_stats.json", stats)
+
+
+if __name__ == "__main__":
+    main()
