@@ -43,7 +43,7 @@ data-predicates: venv
 
 ## train-multi: LoRA fine-tune of the predicate-indexed model -> models/kgx-minilm-multi/adapter
 train-multi:
-	$(PYENV) $(PY) -m kgx_export.train --scheme predicate --out models/kgx-minilm-multi
+	$(PYENV) $(PY) -m kgx_export.train --scheme predicate --epochs 6 --out models/kgx-minilm-multi
 
 ## train: LoRA fine-tune on export/data/train.jsonl -> $(MODEL_DIR)/adapter
 train:

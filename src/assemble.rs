@@ -6,6 +6,8 @@
 //! triple a pass: the most confident span of each role, with the surface
 //! text, char offsets and a confidence (mean of the three spans'
 //! confidences; times the head's for a marked pass).
+//! A preposition that opens the target right after the relation moves into
+//! the relation ("relocates to" + "Florida").
 //! Invariants: a triple has all three roles, each with a non-empty
 //! normalised form (see [`crate::iri::normalise`]); offsets index the
 //! sentence in chars.
@@ -49,6 +51,38 @@ pub struct Triple {
     pub confidence: f32,
 }
 
+/// Prepositions that move from the start of a target into the relation.
+const PREPOSITIONS: [&str; 41] = [
+    "about", "above", "across", "after", "against", "along", "among", "around", "as", "at", "before", "behind", "below",
+    "beneath", "beside", "between", "beyond", "by", "during", "for", "from", "in", "into", "near", "of", "off", "on",
+    "onto", "over", "since", "through", "throughout", "to", "toward", "towards", "under", "until", "upon", "with",
+    "within", "without",
+];
+
+/// (she, relocates, to Florida) -> (she, relocates to, Florida): a
+/// preposition opening the target right after the relation joins the
+/// relation, the way Open IE relations are written ("lives in", "born on")
+/// and so that the target is the entity. Only when nothing but whitespace
+/// separates them (the relation stays one span of the sentence) and the
+/// target keeps a usable rest.
+fn attach_preposition(chars: &[char], t: &mut Triple) {
+    let (rel_end, tgt_start, tgt_end) = (t.relation.end, t.target.start, t.target.end.min(chars.len()));
+    if tgt_start < rel_end || !chars[rel_end..tgt_start].iter().all(|c| c.is_whitespace()) {
+        return;
+    }
+    let word_end = (tgt_start..tgt_end).find(|&i| chars[i].is_whitespace()).unwrap_or(tgt_end);
+    let word: String = chars[tgt_start..word_end].iter().collect::<String>().to_lowercase();
+    let rest_start = (word_end..tgt_end).find(|&i| !chars[i].is_whitespace()).unwrap_or(tgt_end);
+    let rest: String = chars[rest_start..tgt_end].iter().collect();
+    if !PREPOSITIONS.contains(&word.as_str()) || crate::iri::normalise(&rest).is_empty() {
+        return;
+    }
+    t.relation.end = word_end;
+    t.relation.text = chars[t.relation.start..word_end].iter().collect();
+    t.target.start = rest_start;
+    t.target.text = rest;
+}
+
 /// A span's text as a mention, unless it normalises to nothing (punctuation only).
 fn mention(chars: &[char], s: &LabelledSpan) -> Option<Mention> {
     let text: String = chars.get(s.start..s.end.min(chars.len()))?.iter().collect();
@@ -69,7 +103,9 @@ pub fn assemble(sentence: &str, spans: &[LabelledSpan], roles: Roles) -> Vec<Tri
     match (best(&chars, spans, roles.source), best(&chars, spans, roles.relation), best(&chars, spans, roles.target)) {
         (Some(source), Some(relation), Some(target)) => {
             let confidence = (source.confidence + relation.confidence + target.confidence) / 3.0;
-            vec![Triple { source, relation, target, confidence }]
+            let mut triple = Triple { source, relation, target, confidence };
+            attach_preposition(&chars, &mut triple);
+            vec![triple]
         }
         _ => Vec::new(),
     }
@@ -87,7 +123,9 @@ pub fn assemble_for_head(sentence: &str, spans: &[LabelledSpan], roles: Roles, h
     let relation = mention(&chars, holding.unwrap_or(&head_span))?;
     let (source, target) = (best(&chars, spans, roles.source)?, best(&chars, spans, roles.target)?);
     let confidence = head.confidence * (source.confidence + relation.confidence + target.confidence) / 3.0;
-    Some(Triple { source, relation, target, confidence })
+    let mut triple = Triple { source, relation, target, confidence };
+    attach_preposition(&chars, &mut triple);
+    Some(triple)
 }
 
 /// The triples of a sentence's predicates, in relation order; of triples
@@ -132,14 +170,14 @@ mod tests {
 
     #[test]
     fn a_marked_pass_takes_the_rel_span_holding_its_head() {
-        let s = "Connie decides to leave on her own";
+        let s = "Connie decides to leave the town";
         // REL spans "decides" and "leave"; the head is "leave".
-        let spans = [span(1, 0, 6, 0.9), span(2, 7, 14, 0.9), span(2, 18, 23, 0.6), span(3, 24, 34, 0.8)];
+        let spans = [span(1, 0, 6, 0.9), span(2, 7, 14, 0.9), span(2, 18, 23, 0.6), span(3, 24, 32, 0.8)];
         let t = assemble_for_head(s, &spans, ROLES, &head(18, 23, 0.5)).unwrap();
-        assert_eq!((t.source.text.as_str(), t.relation.text.as_str(), t.target.text.as_str()), ("Connie", "leave", "on her own"));
+        assert_eq!((t.source.text.as_str(), t.relation.text.as_str(), t.target.text.as_str()), ("Connie", "leave", "the town"));
         assert!((t.confidence - 0.5 * (0.9 + 0.6 + 0.8) / 3.0).abs() < 1e-6);
         // Head not tagged REL in its own pass: the head word is the relation.
-        let t = assemble_for_head(s, &[span(1, 0, 6, 0.9), span(3, 24, 34, 0.8)], ROLES, &head(18, 23, 0.5)).unwrap();
+        let t = assemble_for_head(s, &[span(1, 0, 6, 0.9), span(3, 24, 32, 0.8)], ROLES, &head(18, 23, 0.5)).unwrap();
         assert_eq!((t.relation.text.as_str(), t.relation.confidence), ("leave", 0.5));
         // No target: no triple.
         assert!(assemble_for_head(s, &[span(1, 0, 6, 0.9)], ROLES, &head(7, 14, 0.9)).is_none());
@@ -152,6 +190,21 @@ mod tests {
         let kept = distinct_triples(vec![t(4, 0.5), t(8, 0.9)]);
         assert_eq!(kept.len(), 1);
         assert!((kept[0].confidence - 0.9).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_preposition_opening_the_target_joins_the_relation() {
+        let s = "She relocates to Florida";
+        let t = assemble(s, &[span(1, 0, 3, 0.9), span(2, 4, 13, 0.9), span(3, 14, 24, 0.9)], ROLES);
+        assert_eq!((t[0].relation.text.as_str(), t[0].relation.start, t[0].relation.end), ("relocates to", 4, 16));
+        assert_eq!((t[0].target.text.as_str(), t[0].target.start, t[0].target.end), ("Florida", 17, 24));
+        // Not adjacent to the relation, or nothing left after it: unchanged.
+        let s = "She relocates soon to Florida";
+        let t = assemble(s, &[span(1, 0, 3, 0.9), span(2, 4, 13, 0.9), span(3, 19, 29, 0.9)], ROLES);
+        assert_eq!((t[0].relation.text.as_str(), t[0].target.text.as_str()), ("relocates", "to Florida"));
+        let s = "He came in .";
+        let t = assemble(s, &[span(1, 0, 2, 0.9), span(2, 3, 7, 0.9), span(3, 8, 12, 0.9)], ROLES);
+        assert_eq!((t[0].relation.text.as_str(), t[0].target.text.as_str()), ("came", "in ."));
     }
 
     #[test]

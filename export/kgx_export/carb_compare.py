@@ -5,7 +5,10 @@ Takes: the kgx release binary, the built models models/kgx-minilm-lora and
 models/kgx-minilm-multi, ../shared/data/carb/dev.{txt,gold.tsv} and the
 baseline extractions written by `make baseline-spacy`
 (export/baselines/spacy_{root,extended}_carb_dev.tsv).
-Gives: models/kgx-minilm-multi/carb_eval.json with, per system, CaRB dev
+Gives: the predicate-indexed model's head threshold, tuned on CaRB dev
+(best F1 over all predictions on a grid of REL probabilities, or the most
+probable label) and written to its model.json as `head_threshold`; then
+models/kgx-minilm-multi/carb_eval.json with, per system, CaRB dev
 precision / recall / F1 over all predictions, the best F1 and its
 confidence threshold, the PR-curve area and the number of extractions (all
 scored by `kgx eval`, the CaRB rules of src/eval/carb.rs), plus kgx CPU
@@ -30,6 +33,7 @@ from .compare import throughput, write_corpus
 CARB = REPO.parent / "shared" / "data" / "carb"
 BASELINES = {"spacy-root": "spacy_root_carb_dev.tsv", "spacy-extended": "spacy_extended_carb_dev.tsv"}
 MODELS = ("lora", "multi")
+HEAD_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 OUT = REPO / "models" / "kgx-minilm-multi" / "carb_eval.json"
 NUM = r"([0-9.]+)"
 
@@ -57,12 +61,32 @@ def kgx_eval(kgx: Path, *args: str) -> dict:
     return {"command": " ".join(["kgx", *cmd[1:]]).replace(str(REPO) + "/", ""), **parse_report(done.stdout)}
 
 
+def tune_head_threshold(kgx: Path, model_dir: Path) -> dict:
+    """CaRB dev F1 for each threshold and for argmax (None); writes the best
+    to model.json (removes the key when argmax wins)."""
+    manifest_path = model_dir / "model.json"
+    manifest = read_json(manifest_path)
+    manifest.pop("head_threshold", None)
+    write_json(manifest_path, manifest)
+    base = ["--device", "cpu", "--precision", "fp32", "--model", str(model_dir)]
+    sweep = {"argmax": kgx_eval(kgx, *base)["all"]["f1"]}
+    for t in HEAD_THRESHOLDS:
+        sweep[str(t)] = kgx_eval(kgx, *base, "--head-threshold", str(t))["all"]["f1"]
+        print(f"head threshold {t}: F1 {sweep[str(t)]:.3f}")
+    best = max(sweep, key=sweep.get)
+    if best != "argmax":
+        manifest["head_threshold"] = float(best)
+        write_json(manifest_path, manifest)
+    return {"f1_by_threshold": sweep, "chosen": best}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kgx", type=Path, default=REPO / "target" / "release" / "kgx")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-throughput", action="store_true")
     a = ap.parse_args(argv)
+    tuning = tune_head_threshold(a.kgx, REPO / "models" / "kgx-minilm-multi")
     systems = {}
     for name in MODELS:
         systems[f"kgx-minilm-{name}"] = kgx_eval(a.kgx, "--device", "cpu", "--precision", "fp32",
@@ -74,7 +98,8 @@ def main(argv=None) -> None:
             raise SystemExit(f"{path} is missing: run `make baseline-spacy` first")
         systems[name] = kgx_eval(a.kgx, "--extractions", str(path))
         print(name, systems[name]["all"])
-    report = {"gold": "../shared/data/carb/dev.gold.tsv (641 sentences, 2,548 tuples)", "systems": systems}
+    report = {"gold": "../shared/data/carb/dev.gold.tsv (641 sentences, 2,548 tuples)", "systems": systems,
+              "head_threshold_tuning": tuning}
     if not a.skip_throughput:
         with tempfile.TemporaryDirectory() as tmp:
             sample = write_corpus(Path(tmp) / "sample.jsonl", 5000)

@@ -211,7 +211,8 @@ def card_text(model_dir: Path, log: dict, rep: dict) -> str:
             f"{k} {v['argmax_agreement']:.4f}" for k, v in rep.get("batch_invariance", {}).items())
         + ". Dynamic int8 computes activation scales over the whole batch, so it is not invariant "
         "and is offered with `--precision int8` only.",
-        f"- CPU default: `{timing['cpu_default']}`, the fastest eligible batch-invariant variant over a dev pass with "
+        f"- CPU default: `{timing['cpu_default']}`: fp32 unless an eligible batch-invariant variant is at least 15% "
+        "faster over a dev pass (then the fastest; a pick on timing noise would make two builds differ) with "
         f"onnxruntime, {timing['threads']} threads (seconds: "
         + ", ".join(f"{k} {v:.2f}" for k, v in timing["seconds_per_dev_pass"].items()) + "). "
         f"GPU default: `{manifest.get('gpu_default', 'fp16')}`.",

@@ -10,11 +10,12 @@ Gives: export/data/{train,dev}.predicate.jsonl, several examples a sentence:
     time): ARG1 -> SRC, FULL-PREDICATE -> REL, ARG2 and later -> TGT for
     that tuple (later arguments only on words no other part took; CaRB
     joins every argument after the first into one; --arg2-only leaves them O).
-Derived tuples (--no-copulas leaves them out): OIE2016 annotates verbal
-predicates only, so copular clauses ("X is a footballer") would teach the
-model that *is* is never a predicate, while CaRB annotates them; a spaCy
-parse of the sentence adds those (see `copula_tuples`), on heads no gold
-tuple uses.
+Derived tuples (--no-copulas leaves them out), from a spaCy parse of the
+sentence, on heads no gold tuple uses, for two gaps of OIE2016 that CaRB
+annotates: copular clauses ("X is a footballer"; OIE2016 annotates verbal
+predicates only, see `copula_tuples`) and verbs whose subject is a personal
+pronoun (OIE2016 has no tuple with a pronoun ARG1, see
+`pronoun_subject_tuples`).
 Also export/data/predicate_stats.json with the counts.
 
 The same ONNX model serves both passes (inputs input_ids, attention_mask,
@@ -89,6 +90,40 @@ def copula_tuples(doc) -> list[tuple[int, list[str]]]:
     return out
 
 
+PRONOUN_TARGET_DEPS = ("dobj", "attr", "acomp", "oprd", "xcomp", "ccomp")
+
+
+def pronoun_subject_tuples(doc) -> list[tuple[int, list[str]]]:
+    """Derived (silver) tuples for verbs with a personal-pronoun subject:
+    OIE2016 has no tuple whose ARG1 is a pronoun (its train split never
+    tags *he*, *she*, *they* SRC), so such predicates would be learnt as
+    having no subject, while CaRB annotates them. From a spaCy parse: SRC
+    the pronoun, REL the verb with its aux/auxpass/neg/prt children, TGT
+    the first object-like child's subtree (dobj, attr, acomp, oprd, xcomp,
+    ccomp), else the first prepositional child's subtree (empty if none).
+    Returns (head index, labels) pairs."""
+    out = []
+    for tok in doc:
+        if tok.pos_ not in ("VERB", "AUX"):
+            continue
+        subj = [c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass") and c.tag_ == "PRP"]
+        if not subj:
+            continue
+        labels = ["O"] * len(doc)
+        labels[subj[0].i] = "SRC"
+        for c in [tok, *(c for c in tok.children if c.dep_ in ("aux", "auxpass", "neg", "prt"))]:
+            labels[c.i] = "REL"
+        target = next((c for c in tok.children if c.dep_ in PRONOUN_TARGET_DEPS), None)
+        if target is None:
+            target = next((c for c in tok.children if c.dep_ == "prep" and c.i > tok.i), None)
+        if target is not None:
+            for i in range(target.left_edge.i, target.right_edge.i + 1):
+                if labels[i] == "O":
+                    labels[i] = "TGT"
+        out.append((tok.i, labels))
+    return out
+
+
 def parse_whitespace(nlp, tokens: list[str]):
     """A spaCy Doc over exactly these tokens (no re-tokenization)."""
     from spacy.tokens import Doc
@@ -122,10 +157,12 @@ def sentence_examples(row: dict, counts: Counter, later_args: bool = True, nlp=N
                 continue
         by_head[h] = (has_target, labels)
     if nlp is not None:
-        for h, labels in copula_tuples(parse_whitespace(nlp, tokens)):
-            if h not in by_head and not any(l[h] == "REL" for _, l in by_head.values()):
-                by_head[h] = (True, labels)
-                counts["derived_copula_tuples"] += 1
+        doc = parse_whitespace(nlp, tokens)
+        for kind, derived in (("copula", copula_tuples(doc)), ("pronoun_subject", pronoun_subject_tuples(doc))):
+            for h, labels in derived:
+                if h not in by_head and not any(l[h] == "REL" for _, l in by_head.values()):
+                    by_head[h] = ("TGT" in labels, labels)
+                    counts[f"derived_{kind}_tuples"] += 1
     detect = ["O"] * len(tokens)
     for h in by_head:
         detect[h] = "REL"
@@ -144,7 +181,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA_DIR)
     ap.add_argument("--arg2-only", action="store_true", help="leave ARG3 and later untagged (O)")
-    ap.add_argument("--no-copulas", action="store_true", help="no derived copula tuples (no spaCy needed)")
+    ap.add_argument("--no-copulas", action="store_true", help="no derived tuples (copulas, pronoun subjects; no spaCy needed)")
     a = ap.parse_args(argv)
     nlp = None
     if not a.no_copulas:

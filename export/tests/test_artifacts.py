@@ -64,3 +64,11 @@ def test_virtual_token_models(method, peft_type):
     assert (d / "tokenizer.json").read_bytes() == (MODEL_DIR / "tokenizer.json").read_bytes()
     log = json.loads((d / "train_log.json").read_text())
     assert log["params"]["trainable_by_kind"]["classifier_head"] == 384 * 4 + 4
+
+
+def test_cpu_default_moves_off_fp32_only_for_a_clear_speed_gain():
+    from kgx_export.build import choose_cpu_default
+
+    assert choose_cpu_default({"fp32": 1.00, "fp32_opt": 0.97}) == "fp32"
+    assert choose_cpu_default({"fp32": 1.00, "fp32_opt": 0.80, "int8": 0.60}) == "int8"
+    assert choose_cpu_default({"fp32": 1.00}) == "fp32"

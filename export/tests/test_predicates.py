@@ -66,3 +66,16 @@ def test_marker_sets_token_type_one_on_the_head_sub_tokens_only(tiny_tokenizer_d
     enc = tok.encode(" ".join(words))
     expected = [int(w == 1) for w in enc.word_ids]
     assert marked["token_type_ids"] == expected and sum(expected) >= 1
+
+
+def test_derived_pronoun_subject_tuple():
+    spacy_baseline = pytest.importorskip("kgx_export.spacy_baseline")
+    try:
+        nlp = spacy_baseline.load_nlp()
+    except OSError:
+        pytest.skip("spaCy pipeline not installed")
+    row = {"id": "p", "text": "He chose a path of confrontation .", "tuples": []}
+    counts = Counter()
+    rows = sentence_examples(row, counts, nlp=nlp)
+    assert counts["derived_pronoun_subject_tuples"] == 1
+    assert labelled(row, rows[1]["labels"]) == {"SRC": "He", "REL": "chose", "TGT": "a path of confrontation"}

@@ -72,3 +72,10 @@ def test_carb_rows_keep_the_line_and_confidence_order(nlp):
 
 def test_blank_lines_give_nothing(nlp):
     assert sb.extract_lines(["", "The cat chased the mouse ."], nlp)[0] == []
+
+
+def test_root_rules_keep_only_the_root_verb(nlp):
+    from kgx_export.spacy_baseline import ROOT_ONLY, extract_lines
+
+    (exs,) = extract_lines(["Alice bought a car and sold her bike ."], nlp, ROOT_ONLY)
+    assert {(e.arg1, e.relation, e.arg2) for e in exs} == {("Alice", "bought", "a car")}
