@@ -96,7 +96,8 @@ def advice(rows: list[dict], tp: dict | None, extra: dict) -> str:
     sps = {k: v["median_sentences_per_s"] for k, v in tp.items()} if tp else {}
     speed = (lambda m: f", {100 * sps[m] / sps['lora']:.0f}% of LoRA's kgx throughput") if sps else (lambda m: "")
     return (
-        "**Which method when.** Use **LoRA** (the default, `models/kgx-minilm-lora`) whenever "
+        "**Which method when.** Use **LoRA** (`models/kgx-minilm-lora`; the default `kgx-minilm-multi` "
+        "is LoRA as well) whenever "
         "accuracy matters: it is the only one of the three that changes the encoder's own "
         f"weights, it is best on every label here (macro F1 {r['lora']['macro_f1']:.3f}), and once "
         "merged it costs nothing at inference (the base's graph and speed; int8/fp16 variants "
@@ -127,6 +128,10 @@ def markdown(rows: list[dict], tp: dict | None, extra: dict, notes: list[str] = 
         "evaluated on the same dev split; only the adapter differs. Adapters are tracked; the ONNX",
         "files are build outputs (`make models`, or `make model`, `make model-prefix`,",
         "`make model-prompt`). Retrain with `make train`, `make train-prefix`, `make train-prompt`.",
+        "",
+        "kgx's default model is `kgx-minilm-multi` (LoRA too, trained predicate-indexed: several",
+        "triples a sentence; CaRB dev figures and throughput in its own README). The three below tag",
+        "one triple a sentence and compare the PEFT methods on that task.",
         "",
         "| model | method | trainable params (% of base) | adapter on disk | training time | "
         "dev F1 SRC | REL | TGT | macro | kgx CPU sentences/s |",
