@@ -19,6 +19,16 @@ ROW = {
 }
 
 
+@pytest.fixture(scope="module")
+def nlp():
+    """The offline spaCy pipeline of the derived tuples (skips when not installed)."""
+    spacy_baseline = pytest.importorskip("kgx_export.spacy_baseline")
+    try:
+        return spacy_baseline.load_nlp()
+    except OSError:
+        pytest.skip("spaCy pipeline not installed")
+
+
 def labelled(row, word_labels):
     words = row["text"].split()
     return {lab: " ".join(w for w, l in zip(words, word_labels) if l == lab) for lab in ("SRC", "REL", "TGT")}
@@ -41,12 +51,7 @@ def test_arg2_only_leaves_later_arguments_outside():
     assert labelled(ROW, rows[1]["labels"])["TGT"] == "a feud with Hall"
 
 
-def test_derived_copula_tuple_marks_be_as_a_head():
-    spacy_baseline = pytest.importorskip("kgx_export.spacy_baseline")
-    try:
-        nlp = spacy_baseline.load_nlp()
-    except OSError:
-        pytest.skip("spaCy pipeline not installed")
+def test_derived_copula_tuple_marks_be_as_a_head(nlp):
     row = {"id": "c", "text": "The Original Celtics were a professional basketball team .", "tuples": []}
     counts = Counter()
     rows = sentence_examples(row, counts, nlp=nlp)
@@ -68,12 +73,7 @@ def test_marker_sets_token_type_one_on_the_head_sub_tokens_only(tiny_tokenizer_d
     assert marked["token_type_ids"] == expected and sum(expected) >= 1
 
 
-def test_derived_pronoun_subject_tuple():
-    spacy_baseline = pytest.importorskip("kgx_export.spacy_baseline")
-    try:
-        nlp = spacy_baseline.load_nlp()
-    except OSError:
-        pytest.skip("spaCy pipeline not installed")
+def test_derived_pronoun_subject_tuple(nlp):
     row = {"id": "p", "text": "He chose a path of confrontation .", "tuples": []}
     counts = Counter()
     rows = sentence_examples(row, counts, nlp=nlp)
