@@ -94,6 +94,9 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
         if manifest.scheme == Scheme::Predicate && !tagger.reads_token_types() {
             anyhow::bail!("model {}: the predicate-indexed scheme needs a token_type_ids input, which the ONNX model lacks", manifest.dir.display());
         }
+        if args.head_threshold.is_some() && manifest.scheme == Scheme::Single && !quiet {
+            eprintln!("kgx: --head-threshold has no effect: model {} tags one triple a sentence", manifest.name);
+        }
         let head_threshold = args.head_threshold.or(manifest.head_threshold);
         Ok(LoadedModel { manifest, encoder: encoder.clone(), tagger: Box::new(tagger), roles, precision, head_threshold, on_gpu })
     };
@@ -176,8 +179,9 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
-            "kgx: {} documents stored ({} replaced), {} unchanged skipped, {} failed; {} sentences, {} triples, {} new entities in {secs:.1} s ({:.0} sentences/s) on {provider} [{} {precision}]",
-            stats.stored, stats.replaced, stats.skipped, stats.failed, stats.sentences, stats.triples, stats.new_entities, stats.sentences as f64 / secs.max(1e-9), model.name
+            "kgx: {} documents {} ({} replaced), {} unchanged skipped, {} failed; {} sentences, {} triples, {} new entities in {secs:.1} s ({:.0} sentences/s) on {provider} [{} {precision}]",
+            stats.stored,
+            if args.dry_run { "tagged (dry run, nothing stored)" } else { "stored" }, stats.replaced, stats.skipped, stats.failed, stats.sentences, stats.triples, stats.new_entities, stats.sentences as f64 / secs.max(1e-9), model.name
         );
         if interrupted {
             eprintln!("kgx: stopped on request after the last commit; run the same command again to resume");

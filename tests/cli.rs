@@ -712,3 +712,14 @@ fn head_threshold_trades_precision_for_more_triples() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not a probability in (0, 1]"), "{}", stderr(&o));
 }
+
+/// `--dry-run` tags and assembles but writes no store, and says so.
+#[test]
+fn dry_run_tags_without_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let o = run(&["extract", "--dry-run", "--store", store.to_str().unwrap(), "samples/oie2016_dev_excerpt.txt"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 documents tagged (dry run, nothing stored)"), "{}", stderr(&o));
+    assert!(!store.join("oxigraph").exists(), "a dry run must not create a store");
+}
