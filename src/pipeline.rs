@@ -273,15 +273,21 @@ fn run_batches(tagger: &mut dyn Tagger, model: &ModelShape<'_>, batches: &[Model
     Ok(probabilities)
 }
 
+/// Each encoded sentence's windows with their rows of `probabilities` (one
+/// entry per model sequence of the chunk), in window order.
+fn windows_per_sentence<'p>(chunk: &PreparedChunk, probabilities: &'p [Vec<f32>]) -> Vec<Vec<(Window, &'p [f32])>> {
+    let mut windows_of: Vec<Vec<(Window, &[f32])>> = vec![Vec::new(); chunk.encoded.len()];
+    for (q, &(s, w)) in chunk.sequences.iter().enumerate() {
+        windows_of[s].push((w, probabilities[q].as_slice()));
+    }
+    windows_of
+}
+
 /// Predicate-indexed models: the heads of every sentence from the unmarked
 /// pass, then one marked pass per head.
 fn run_marked_passes(tagger: &mut dyn Tagger, model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked: &[Vec<f32>]) -> Result<Vec<MarkedPass>, TaggerError> {
-    let mut windows_of: Vec<Vec<(Window, &[f32])>> = vec![Vec::new(); chunk.encoded.len()];
-    for (q, &(s, w)) in chunk.sequences.iter().enumerate() {
-        windows_of[s].push((w, unmarked[q].as_slice()));
-    }
     let mut passes = Vec::new();
-    for (s, windows) in windows_of.iter().enumerate().filter(|(_, w)| !w.is_empty()) {
+    for (s, windows) in windows_per_sentence(chunk, unmarked).iter().enumerate().filter(|(_, w)| !w.is_empty()) {
         let encoded = &chunk.encoded[s];
         let probs = merge_windows(encoded.len(), model.labels, windows);
         let spans: Vec<Window> = windows.iter().map(|(w, _)| *w).collect();
@@ -295,8 +301,8 @@ fn run_marked_passes(tagger: &mut dyn Tagger, model: &ModelShape<'_>, chunk: &Pr
     let mut batches = build_batches(model.encoder, &chunk.encoded, &sequences, model.policy, model.pad_id);
     let offset = model.encoder.content_offset();
     for batch in &mut batches {
-        for (r, &q) in batch.rows.clone().iter().enumerate() {
-            let (head, window) = (&passes[q].head, passes[q].window);
+        for r in 0..batch.rows.len() {
+            let MarkedPass { head, window, .. } = &passes[batch.rows[r]];
             batch.mark(r, offset + head.tokens.start - window.start..offset + head.tokens.end - window.start);
         }
     }
@@ -357,10 +363,7 @@ fn store_chunks(rx: &Receiver<Result<TaggedChunk, PipelineError>>, roles: Roles,
 
 /// The triple of every encoded sentence of a chunk, one-triple models.
 fn single_pass_triples(chunk: &PreparedChunk, probabilities: &[Vec<f32>], roles: Roles, labels: usize) -> Vec<Vec<Triple>> {
-    let mut windows_of: Vec<Vec<(Window, &[f32])>> = vec![Vec::new(); chunk.encoded.len()];
-    for (q, &(s, w)) in chunk.sequences.iter().enumerate() {
-        windows_of[s].push((w, probabilities[q].as_slice()));
-    }
+    let windows_of = windows_per_sentence(chunk, probabilities);
     let mut sentences = chunk.documents.iter().flat_map(|d| &d.sentences);
     chunk
         .encoded

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .common import DATA_DIR, read_jsonl, write_json, write_jsonl
 from .project import candidates, project
+from .spacy_baseline import RELATION_DEPS, load_nlp
 
 SPLITS = ("train", "dev")  # never the test split
 
@@ -65,6 +66,19 @@ def argument_labels(tokens: list[str], tup: dict, later_args: bool = True) -> li
 COPULA_DEPS = {"ROOT", "conj", "ccomp", "advcl"}
 
 
+def tag_subtree(labels: list[str], token, name: str, only_untagged: bool = False) -> None:
+    """Label the words of `token`'s subtree (all, or only those still O)."""
+    for i in range(token.left_edge.i, token.right_edge.i + 1):
+        if not only_untagged or labels[i] == "O":
+            labels[i] = name
+
+
+def tag_relation(labels: list[str], verb, deps) -> None:
+    """REL on `verb` and on its children attached with a dependency in `deps`."""
+    for c in [verb, *(c for c in verb.children if c.dep_ in deps)]:
+        labels[c.i] = "REL"
+
+
 def copula_tuples(doc) -> list[tuple[int, list[str]]]:
     """Derived (silver) tuples for copular clauses, which OIE2016 (built
     from verbal QA-SRL predicates) leaves unannotated but CaRB annotates:
@@ -81,11 +95,9 @@ def copula_tuples(doc) -> list[tuple[int, list[str]]]:
         if not subj or not comp:
             continue
         labels = ["O"] * len(doc)
-        for part, name in ((subj[0], "SRC"), (comp[0], "TGT")):
-            for i in range(part.left_edge.i, part.right_edge.i + 1):
-                labels[i] = name
-        for c in [tok, *(c for c in tok.children if c.dep_ == "neg")]:
-            labels[c.i] = "REL"
+        tag_subtree(labels, subj[0], "SRC")
+        tag_subtree(labels, comp[0], "TGT")
+        tag_relation(labels, tok, {"neg"})
         out.append((tok.i, labels))
     return out
 
@@ -111,15 +123,12 @@ def pronoun_subject_tuples(doc) -> list[tuple[int, list[str]]]:
             continue
         labels = ["O"] * len(doc)
         labels[subj[0].i] = "SRC"
-        for c in [tok, *(c for c in tok.children if c.dep_ in ("aux", "auxpass", "neg", "prt"))]:
-            labels[c.i] = "REL"
+        tag_relation(labels, tok, RELATION_DEPS)
         target = next((c for c in tok.children if c.dep_ in PRONOUN_TARGET_DEPS), None)
         if target is None:
             target = next((c for c in tok.children if c.dep_ == "prep" and c.i > tok.i), None)
         if target is not None:
-            for i in range(target.left_edge.i, target.right_edge.i + 1):
-                if labels[i] == "O":
-                    labels[i] = "TGT"
+            tag_subtree(labels, target, "TGT", only_untagged=True)
         out.append((tok.i, labels))
     return out
 
@@ -185,8 +194,6 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     nlp = None
     if not a.no_copulas:
-        from .spacy_baseline import load_nlp
-
         nlp = load_nlp()
     stats = {}
     for split in SPLITS:

@@ -137,11 +137,10 @@ pub struct CollectSink {
 
 impl Sink for CollectSink {
     fn write(&mut self, chunk: &[ExtractedDocument]) -> Result<WriteStats, StoreError> {
-        let mut stats = WriteStats { documents: chunk.len(), ..WriteStats::default() };
+        let stats = WriteStats { documents: chunk.len(), triples: chunk.iter().map(ExtractedDocument::triple_count).sum(), ..WriteStats::default() };
         for doc in chunk {
             for s in &doc.sentences {
                 for t in &s.triples {
-                    stats.triples += 1;
                     let row = [s.sentence.text.clone(), format!("{:.6}", t.confidence), t.relation.text.clone(), t.source.text.clone(), t.target.text.clone()];
                     self.rows.push((doc.document.id.clone(), row));
                 }

@@ -57,6 +57,7 @@ struct Terms {
     content_hash: NamedNode,
     integer: NamedNode,
     double: NamedNode,
+    date_time: NamedNode,
     document_class: NamedNode,
     document_id: NamedNode,
     source: NamedNode,
@@ -92,6 +93,7 @@ impl Terms {
             content_hash: k("contentHash"),
             integer: node(format!("{XSD}integer")),
             double: node(format!("{XSD}double")),
+            date_time: node(format!("{XSD}dateTime")),
             document_class: k("Document"),
             document_id: k("documentId"),
             source: k("source"),
@@ -148,7 +150,7 @@ impl RdfStore {
     /// one transaction that also drops the graphs being replaced.
     pub fn write(&self, chunk: &[ExtractedDocument], run: Option<&RunInfo>, run_id: &str) -> Result<WriteStats, StoreError> {
         let terms = Terms::new();
-        let now = typed(crate::timestamp::now_rfc3339(), &node(format!("{XSD}dateTime")));
+        let now = typed(crate::timestamp::now_rfc3339(), &terms.date_time);
         let mut stats = WriteStats::default();
         let mut quads = Vec::new();
         let mut entities: HashSet<String> = HashSet::new();
@@ -256,7 +258,7 @@ fn run_quads(run: &RunInfo, iris: &Iris, t: &Terms, out: &mut Vec<Quad>) {
     let mut add = |s: &NamedNode, p: NamedNodeRef<'_>, o: TermRef<'_>| out.push(QuadRef::new(s, p, o, &g).into_owned());
     add(&r, t.rdf_type.as_ref(), node(format!("{PROV}Activity")).as_ref().into());
     add(&r, t.rdf_type.as_ref(), node(kgx("Run")).as_ref().into());
-    add(&r, node(format!("{PROV}startedAtTime")).as_ref(), typed(&run.started_at, &node(format!("{XSD}dateTime"))).as_ref().into());
+    add(&r, node(format!("{PROV}startedAtTime")).as_ref(), typed(&run.started_at, &t.date_time).as_ref().into());
     add(&r, node(format!("{PROV}used")).as_ref(), model.as_ref().into());
     add(&r, node(kgx("device")).as_ref(), Literal::new_simple_literal(&run.device).as_ref().into());
     add(&r, node(kgx("provider")).as_ref(), Literal::new_simple_literal(&run.provider).as_ref().into());
