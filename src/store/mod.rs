@@ -5,8 +5,9 @@
 //! the SQLite run log ([`runlog`]); [`lock`] keeps one writer per store.
 //! Invariants: a chunk is all-or-nothing in the RDF store; a document's
 //! quads all live in its own named graph, so replacing a changed document
-//! is clearing one graph; the RDF store, not the run log, decides whether a
-//! document is already stored (its graph holds the same content hash).
+//! is clearing one graph; a document is skipped as already stored only when
+//! the run log lists it with the same content hash *and* its graph holds
+//! that hash (the log is asked first, so new documents never read RocksDB).
 
 pub mod lock;
 pub mod rdf;

@@ -33,7 +33,15 @@ pub struct RdfStore {
     store: Store,
     dir: PathBuf,
     iris: Iris,
+    /// Entities known to be typed `kgx:Entity` in the store, so that one
+    /// seen in an earlier chunk is not looked up again (each lookup pulls
+    /// RocksDB blocks into its cache). Bounded by [`KNOWN_ENTITIES_CAP`].
+    known_entities: HashSet<String>,
 }
+
+/// At most this many known entities are remembered (a few MiB); past it,
+/// entities not yet remembered are looked up in the store every chunk.
+const KNOWN_ENTITIES_CAP: usize = 50_000;
 
 fn node(iri: String) -> NamedNode {
     NamedNode::new_unchecked(iri)
@@ -119,7 +127,7 @@ impl RdfStore {
     pub fn open(dir: &Path, base: &str) -> Result<Self, StoreError> {
         let path = dir.join("oxigraph");
         let store = Store::open(&path).map_err(|e| StoreError::Rdf { dir: dir.to_path_buf(), message: e.to_string() })?;
-        Ok(Self { store, dir: dir.to_path_buf(), iris: Iris::new(base) })
+        Ok(Self { store, dir: dir.to_path_buf(), iris: Iris::new(base), known_entities: HashSet::new() })
     }
 
     pub fn store(&self) -> &Store {
@@ -148,7 +156,7 @@ impl RdfStore {
     /// Commits a chunk of documents (and, with `run`, the run's graph)
     /// atomically: through the bulk loader when every graph is new, else in
     /// one transaction that also drops the graphs being replaced.
-    pub fn write(&self, chunk: &[ExtractedDocument], run: Option<&RunInfo>, run_id: &str) -> Result<WriteStats, StoreError> {
+    pub fn write(&mut self, chunk: &[ExtractedDocument], run: Option<&RunInfo>, run_id: &str) -> Result<WriteStats, StoreError> {
         let terms = Terms::new();
         let now = typed(crate::timestamp::now_rfc3339(), &terms.date_time);
         let mut stats = WriteStats::default();
@@ -161,6 +169,7 @@ impl RdfStore {
         if let Some(run) = run {
             run_quads(run, &self.iris, &terms, &mut quads);
         }
+        entities.retain(|e| !self.known_entities.contains(e));
         for e in &entities {
             let e = node(e.clone());
             let known = self.store.quads_for_pattern(Some(e.as_ref().into()), Some(terms.rdf_type.as_ref()), Some(terms.entity_class.as_ref().into()), None).next();
@@ -190,6 +199,12 @@ impl RdfStore {
             tx.extend(quads.iter());
             tx.commit().map_err(|e| self.err(e))?;
         }
+        if stats.replaced > 0 {
+            // Dropped graphs may have held the only mention of a known entity.
+            self.known_entities.clear();
+        }
+        let room = KNOWN_ENTITIES_CAP.saturating_sub(self.known_entities.len());
+        self.known_entities.extend(entities.into_iter().take(room));
         Ok(stats)
     }
 }

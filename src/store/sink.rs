@@ -58,8 +58,16 @@ impl Sink for StoreSink {
         Ok(stats)
     }
 
+    /// Skips a document only when both the run log and the RDF store hold
+    /// it with the same hash. The log is asked first: it is written after
+    /// the RDF commit, so a document it does not list is new (or was
+    /// committed by a run killed between the two commits, and then
+    /// [`RdfStore::write`] finds its graph and replaces it with the same
+    /// content), and new documents never touch RocksDB here.
     fn stored_check(&self) -> StoredCheck {
-        self.rdf.stored_check()
+        let listed = self.runlog.listed_check();
+        let in_rdf = self.rdf.stored_check();
+        Box::new(move |id, hash| Ok(listed(id, hash)? && in_rdf(id, hash)?))
     }
 
     fn record_failures(&mut self, failures: &[crate::read::DocumentError]) -> Result<(), StoreError> {
