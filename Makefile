@@ -100,7 +100,7 @@ cargo-test:
 
 ## bench: CPU throughput of kgx vs the Python baselines (see bench/RESULTS.md)
 bench:
-	$(PY) bench/throughput.py --kgx $(KGX)
+	$(PY) bench/throughput.py --kgx $(KGX) --json bench/out.json
 
 ## baseline-spacy: spaCy dependency-rule Open IE baselines (root verb only; extended rules) on CaRB dev -> export/baselines/, scored by kgx eval
 baseline-spacy: venv

@@ -14,6 +14,7 @@ pub mod eval;
 pub mod export;
 pub mod extract;
 pub mod iri;
+pub mod memory;
 pub mod model;
 pub mod pipeline;
 pub mod predicates;

@@ -10,6 +10,7 @@ use kgx::cli::{Cli, Command, ExportArgs, QueryArgs, StatsArgs};
 use kgx::exit;
 
 fn main() {
+    kgx::memory::limit_arenas();
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,

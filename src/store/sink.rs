@@ -1,7 +1,8 @@
 //! [`StoreSink`]: the [`Sink`] that writes to a kgx store directory.
 //!
 //! Takes: a store directory (created if missing) and the run being made.
-//! Gives: commits to the RDF store, then to the run log, per chunk.
+//! Gives: commits to the RDF store, then to the run log, per chunk; then
+//! hands the chunk's freed memory back to the system ([`crate::memory`]).
 //! Invariants: holds the store's writer lock for its whole life; the run's
 //! graph is written with the first chunk that stores anything, so a run
 //! that stores nothing leaves the RDF store untouched.
@@ -55,6 +56,7 @@ impl Sink for StoreSink {
         self.counts.triples += stats.triples;
         self.counts.sentences += chunk.iter().map(|d| d.sentence_count).sum::<usize>();
         self.runlog.record_chunk(&self.run.id, chunk, self.counts)?;
+        crate::memory::release_free_memory();
         Ok(stats)
     }
 
