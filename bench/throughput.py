@@ -39,6 +39,16 @@ from kgx_export.common import MODEL_DIR, base_model_dir, load_tokenizer  # noqa:
 REPEATS = 3
 
 
+def median_seconds(run) -> float:
+    """Runs `run()` REPEATS times; its median wall-clock seconds."""
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def corpus_sentences(n: int) -> list[str]:
     with open(REPO / "samples/wiki_films.csv", newline="") as f:
         base = [r["sentence"].strip() for r in csv.DictReader(f) if r["sentence"].strip()]
@@ -91,15 +101,13 @@ def bench_torch_batched(merged, tokenizer, sentences):
     """(b): merged model, tokenization included, batches of 32."""
     import torch
 
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
+    def run():
         batches = padded_batches(encode_all(tokenizer, sentences))
         with torch.inference_mode():
             for b in batches:
                 merged(**{k: torch.from_numpy(v) for k, v in b.items()}).logits.argmax(-1)
-        times.append(time.perf_counter() - t0)
-    return len(sentences) / statistics.median(times)
+
+    return len(sentences) / median_seconds(run)
 
 
 def bench_ort(path, batches, n, threads):
@@ -111,25 +119,22 @@ def bench_ort(path, batches, n, threads):
     sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     names = {i.name for i in sess.get_inputs()}
     sess.run(["logits"], {k: v for k, v in batches[0].items() if k in names})
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
+
+    def run():
         for b in batches:
             sess.run(["logits"], {k: v for k, v in b.items() if k in names})
-        times.append(time.perf_counter() - t0)
-    return n / statistics.median(times)
+
+    return n / median_seconds(run)
 
 
 def bench_kgx(kgx, corpus, n, precision, threads, workdir, extra=()):
     """(d): kgx end-to-end into a fresh store (process start and model load included)."""
-    times = []
-    for _ in range(REPEATS):
+    def run():
         store = Path(tempfile.mkdtemp(dir=workdir))
         cmd = [kgx, "extract", "--quiet", "--device", "cpu", "--model", str(MODEL_DIR), "--precision", precision, "--threads", str(threads), "--store", str(store / "s"), *extra, str(corpus)]
-        t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
-        times.append(time.perf_counter() - t0)
-    return n / statistics.median(times)
+
+    return n / median_seconds(run)
 
 
 def peak_rss(kgx, corpus, precision, threads, workdir):
