@@ -73,9 +73,15 @@ pub struct ModelArgs {
     /// Which exported ONNX file to run (auto: the model's default for the device).
     #[arg(long, value_enum, default_value = "auto")]
     pub precision: Precision,
-    /// ONNX Runtime intra-op threads (0: one per core).
+    /// CPU threads that run the model (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// CPU: ONNX Runtime threads per model session; kgx runs
+    /// threads / session-threads sessions side by side, each on its own
+    /// batches, each with its own copy of the weights (default: one thread
+    /// a session, at most 4 sessions).
+    #[arg(long, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..), usize::from))]
+    pub session_threads: Option<usize>,
     /// libonnxruntime.so to load (default: ORT_DYLIB_PATH, else the one the set-up installed).
     #[arg(long, env = "KGX_ORT_LIB")]
     pub ort_lib: Option<PathBuf>,

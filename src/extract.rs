@@ -71,7 +71,11 @@ pub fn resolve_model_dir(explicit: Option<&Path>) -> PathBuf {
 pub struct LoadedModel {
     pub manifest: ModelManifest,
     pub encoder: Arc<SentenceEncoder>,
-    pub tagger: Box<dyn Tagger>,
+    /// Sessions of the model, run side by side: one on CUDA; on CPU one
+    /// per `--session-threads` of `--threads`.
+    pub taggers: Vec<Box<dyn Tagger>>,
+    /// The execution provider that runs them.
+    pub provider: String,
     pub roles: Roles,
     /// Precision key of the ONNX file that runs (`fp32`, `int8`, ...).
     pub precision: String,
@@ -90,21 +94,23 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
     let spinning = std::env::var_os("KGX_ORT_SPIN").is_some_and(|v| v == "1");
     let mut opts = SessionOptions { device: args.device, intra_threads: args.threads, library: args.ort_lib.clone(), spinning, ..SessionOptions::default() };
     let labels = manifest.labels.len();
-    let loaded = |tagger: OnnxTagger, precision: String, on_gpu: bool, manifest: ModelManifest| {
-        if manifest.scheme == Scheme::Predicate && !tagger.reads_token_types() {
+    let loaded = |taggers: Vec<OnnxTagger>, precision: String, on_gpu: bool, manifest: ModelManifest| {
+        if manifest.scheme == Scheme::Predicate && !taggers[0].reads_token_types() {
             anyhow::bail!("model {}: the predicate-indexed scheme needs a token_type_ids input, which the ONNX model lacks", manifest.dir.display());
         }
         if args.head_threshold.is_some() && manifest.scheme == Scheme::Single && !quiet {
             eprintln!("kgx: --head-threshold has no effect: model {} tags one triple a sentence", manifest.name);
         }
         let head_threshold = args.head_threshold.or(manifest.head_threshold);
-        Ok(LoadedModel { manifest, encoder: encoder.clone(), tagger: Box::new(tagger), roles, precision, head_threshold, on_gpu })
+        let provider = taggers[0].provider().to_string();
+        let taggers = taggers.into_iter().map(|t| Box::new(t) as Box<dyn Tagger>).collect();
+        Ok(LoadedModel { manifest, encoder: encoder.clone(), taggers, provider, roles, precision, head_threshold, on_gpu })
     };
     if args.device != Device::Cpu {
         let (key, path) = manifest.onnx_file(args.precision, true)?;
         opts.device = Device::Cuda;
         match OnnxTagger::load(&path, labels, &opts) {
-            Ok(t) => return loaded(t, key, true, manifest),
+            Ok(t) => return loaded(vec![t], key, true, manifest),
             Err(TaggerError::CudaUnavailable(reason)) if args.device == Device::Auto => {
                 if !quiet {
                     eprintln!("kgx: CUDA unavailable ({}); running on CPU", reason.lines().next().unwrap_or(""));
@@ -115,8 +121,40 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
     }
     opts.device = Device::Cpu;
     let (key, path) = manifest.onnx_file(args.precision, false)?;
-    let tagger = OnnxTagger::load(&path, labels, &opts)?;
-    loaded(tagger, key, false, manifest)
+    let layout = CpuLayout::new(args.threads, args.session_threads);
+    opts.intra_threads = layout.session_threads;
+    let taggers = (0..layout.sessions).map(|_| OnnxTagger::load(&path, labels, &opts)).collect::<Result<Vec<_>, _>>()?;
+    loaded(taggers, key, false, manifest)
+}
+
+/// How the CPU threads that run the model are split into sessions.
+///
+/// Sessions run side by side, each on its own batches, so no operator waits
+/// for a preempted thread of its own and no thread pool is woken per
+/// operator (bench/RESULTS.md step 15). Every session holds its own copy of
+/// the weights (+90 MB for the fp32 MiniLM, +25 MB for int8), so the
+/// automatic layout runs at most [`CpuLayout::MAX_AUTO_SESSIONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuLayout {
+    pub sessions: usize,
+    /// ONNX Runtime intra-op threads of each session.
+    pub session_threads: usize,
+}
+
+impl CpuLayout {
+    pub const MAX_AUTO_SESSIONS: usize = 4;
+
+    /// `threads` model threads (0: one per core) as sessions of
+    /// `session_threads` threads each (rounded down to whole sessions; None:
+    /// one single-threaded session a thread, at most MAX_AUTO_SESSIONS).
+    pub fn new(threads: usize, session_threads: Option<usize>) -> Self {
+        let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
+        let session_threads = match session_threads {
+            Some(n) => n.clamp(1, threads),
+            None => threads.div_ceil(Self::MAX_AUTO_SESSIONS),
+        };
+        Self { sessions: (threads / session_threads).max(1), session_threads }
+    }
 }
 
 /// Installs the SIGINT/SIGTERM handlers and returns the flag they set.
@@ -129,8 +167,7 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let started = Instant::now();
     oxigraph::model::NamedNode::new(format!("{}entity/x", args.base_iri)).with_context(|| format!("--base-iri {:?} is not a valid IRI base", args.base_iri))?;
     let files = expand_inputs(&args.inputs)?;
-    let LoadedModel { manifest: model, encoder, tagger, roles, precision, head_threshold, on_gpu } = load_model(&args.model, args.quiet)?;
-    let provider = tagger.provider().to_string();
+    let LoadedModel { manifest: model, encoder, taggers, provider, roles, precision, head_threshold, on_gpu } = load_model(&args.model, args.quiet)?;
     if !args.quiet {
         eprintln!("kgx: model {} ({precision}) on {provider}", model.name);
     }
@@ -162,7 +199,7 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let opts = PipelineOptions { read, batch, chunk_sentences: args.chunk_sentences.max(1), ..PipelineOptions::default() };
     let progress = Progress::new(!args.quiet && is_terminal::is_terminal(std::io::stderr()), known_size(&files));
     let stop = stop_flag();
-    let stages = Stages { encoder, tagger, roles, labels: model.labels.len(), scheme: model.scheme, head_threshold, sink, progress: &progress, stop };
+    let stages = Stages { encoder, taggers, roles, labels: model.labels.len(), scheme: model.scheme, head_threshold, sink, progress: &progress, stop };
     let result = pipeline::run(&files, &opts, stages);
     progress.finish();
     let interrupted = STOP.load(Ordering::SeqCst);
@@ -188,4 +225,25 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
         }
     }
     Ok(ExtractOutcome { stats, interrupted })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CpuLayout;
+
+    #[test]
+    fn automatic_layout_is_one_single_threaded_session_a_thread_up_to_four() {
+        assert_eq!(CpuLayout::new(2, None), CpuLayout { sessions: 2, session_threads: 1 });
+        assert_eq!(CpuLayout::new(4, None), CpuLayout { sessions: 4, session_threads: 1 });
+        assert_eq!(CpuLayout::new(16, None), CpuLayout { sessions: 4, session_threads: 4 });
+        assert_eq!(CpuLayout::new(6, None), CpuLayout { sessions: 3, session_threads: 2 });
+    }
+
+    #[test]
+    fn explicit_session_threads_give_whole_sessions_and_never_none() {
+        assert_eq!(CpuLayout::new(2, Some(2)), CpuLayout { sessions: 1, session_threads: 2 });
+        assert_eq!(CpuLayout::new(5, Some(2)), CpuLayout { sessions: 2, session_threads: 2 });
+        assert_eq!(CpuLayout::new(2, Some(8)), CpuLayout { sessions: 1, session_threads: 2 });
+        assert!(CpuLayout::new(0, None).sessions >= 1);
+    }
 }

@@ -5,19 +5,22 @@
 //! (already stored with the same content) or reported as failed.
 //! Threads: a *prepare* thread reads, checks the store, splits, encodes
 //! (rayon) and builds padded batches for a chunk of documents; a *tagger*
-//! thread owns the model session and runs batches (for predicate-indexed
-//! models it also reads the heads off the unmarked pass and runs one marked
-//! pass per head, see [`crate::predicates`]); the calling thread decodes,
-//! assembles and writes to the sink. Bounded channels (2 chunks)
-//! between them give backpressure, so memory stays flat in corpus size
-//! while reading, inference and storage overlap.
+//! thread runs each chunk's batches on the model sessions, one worker
+//! thread per session taking the next batch not yet taken (on CPU: one
+//! single-threaded session a core, so no operator ever waits for a
+//! preempted thread of its own), and for predicate-indexed models reads the
+//! heads off the unmarked pass and runs one marked pass per head (see
+//! [`crate::predicates`]); the calling thread decodes, assembles and writes
+//! to the sink. Bounded channels (2 chunks) between them give backpressure,
+//! so memory stays flat in corpus size while reading, inference and storage
+//! overlap.
 //! Invariants: a document reaches the sink whole (all its sentences tagged)
 //! or not at all; a stop request ends reading, and chunks already read are
 //! still stored.
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
@@ -114,7 +117,8 @@ struct MarkedPass {
 /// Everything the pipeline needs besides the inputs.
 pub struct Stages<'a> {
     pub encoder: Arc<SentenceEncoder>,
-    pub tagger: Box<dyn Tagger>,
+    /// Model sessions, run side by side (at least one).
+    pub taggers: Vec<Box<dyn Tagger>>,
     pub roles: Roles,
     pub labels: usize,
     pub scheme: Scheme,
@@ -126,7 +130,10 @@ pub struct Stages<'a> {
 }
 
 pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Result<PipelineStats, PipelineError> {
-    let Stages { encoder, mut tagger, roles, labels, scheme, head_threshold, sink, progress, stop } = stages;
+    let Stages { encoder, mut taggers, roles, labels, scheme, head_threshold, sink, progress, stop } = stages;
+    if taggers.is_empty() {
+        return Err(TaggerError::Run("no model session to run".into()).into());
+    }
     let pad_id = encoder.pad_id();
     let (prepared_tx, prepared_rx) = bounded::<Result<PreparedChunk, PipelineError>>(2);
     let (tagged_tx, tagged_rx) = bounded::<Result<TaggedChunk, PipelineError>>(2);
@@ -135,7 +142,7 @@ pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Res
         let prepare_encoder = encoder.clone();
         scope.spawn(move || prepare(files, opts, &prepare_encoder, pad_id, stored_check, progress, stop, prepared_tx));
         let model = ModelShape { encoder: &encoder, labels, roles, scheme, head_threshold, policy: opts.batch, pad_id };
-        scope.spawn(move || tag_chunks(tagger.as_mut(), &model, prepared_rx, tagged_tx));
+        scope.spawn(move || tag_chunks(&mut taggers, &model, prepared_rx, tagged_tx));
         let result = store_chunks(&tagged_rx, roles, labels, scheme, sink, progress);
         drop(tagged_rx);
         result
@@ -257,16 +264,36 @@ struct ModelShape<'a> {
     pad_id: u32,
 }
 
-/// Runs `batches`; gives each sequence's content rows as probabilities.
-fn run_batches(tagger: &mut dyn Tagger, model: &ModelShape<'_>, batches: &[ModelBatch], windows: &[Window]) -> Result<Vec<Vec<f32>>, TaggerError> {
+/// Runs `batches` on all `taggers` at once, each worker taking the next
+/// batch not yet taken (batches are length-sorted, so this balances them);
+/// gives each sequence's content rows as probabilities. The first error
+/// stops every worker.
+fn run_batches(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, batches: &[ModelBatch], windows: &[Window]) -> Result<Vec<Vec<f32>>, TaggerError> {
     let offset = model.encoder.content_offset();
+    let next = AtomicUsize::new(0);
+    let work = |tagger: &mut dyn Tagger| -> Result<Vec<(usize, Vec<f32>)>, TaggerError> {
+        let mut rows_done = Vec::new();
+        while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let logits = tagger.tag(batch).inspect_err(|_| next.store(batches.len(), Ordering::Relaxed))?;
+            for (r, &q) in batch.rows.iter().enumerate() {
+                let rows = logits.slice(ndarray::s![r, offset..offset + windows[q].len(), ..]);
+                let mut p: Vec<f32> = rows.iter().copied().collect();
+                softmax_rows(&mut p, model.labels);
+                rows_done.push((q, p));
+            }
+        }
+        Ok(rows_done)
+    };
+    let results = match taggers {
+        [only] => vec![work(only.as_mut())],
+        _ => std::thread::scope(|scope| {
+            let workers: Vec<_> = taggers.iter_mut().map(|t| scope.spawn(|| work(t.as_mut()))).collect();
+            workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(TaggerError::Run("a model worker thread panicked".into())))).collect::<Vec<_>>()
+        }),
+    };
     let mut probabilities = vec![Vec::new(); windows.len()];
-    for batch in batches {
-        let logits = tagger.tag(batch)?;
-        for (r, &q) in batch.rows.iter().enumerate() {
-            let rows = logits.slice(ndarray::s![r, offset..offset + windows[q].len(), ..]);
-            let mut p: Vec<f32> = rows.iter().copied().collect();
-            softmax_rows(&mut p, model.labels);
+    for result in results {
+        for (q, p) in result? {
             probabilities[q] = p;
         }
     }
@@ -285,7 +312,7 @@ fn windows_per_sentence<'p>(chunk: &PreparedChunk, probabilities: &'p [Vec<f32>]
 
 /// Predicate-indexed models: the heads of every sentence from the unmarked
 /// pass, then one marked pass per head.
-fn run_marked_passes(tagger: &mut dyn Tagger, model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked: &[Vec<f32>]) -> Result<Vec<MarkedPass>, TaggerError> {
+fn run_marked_passes(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked: &[Vec<f32>]) -> Result<Vec<MarkedPass>, TaggerError> {
     let mut passes = Vec::new();
     for (s, windows) in windows_per_sentence(chunk, unmarked).iter().enumerate().filter(|(_, w)| !w.is_empty()) {
         let encoded = &chunk.encoded[s];
@@ -307,20 +334,20 @@ fn run_marked_passes(tagger: &mut dyn Tagger, model: &ModelShape<'_>, chunk: &Pr
         }
     }
     let windows: Vec<Window> = passes.iter().map(|p| p.window).collect();
-    for (pass, probabilities) in passes.iter_mut().zip(run_batches(tagger, model, &batches, &windows)?) {
+    for (pass, probabilities) in passes.iter_mut().zip(run_batches(taggers, model, &batches, &windows)?) {
         pass.probabilities = probabilities;
     }
     Ok(passes)
 }
 
-fn tag_chunks(tagger: &mut dyn Tagger, model: &ModelShape<'_>, rx: Receiver<Result<PreparedChunk, PipelineError>>, tx: Sender<Result<TaggedChunk, PipelineError>>) {
+fn tag_chunks(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, rx: Receiver<Result<PreparedChunk, PipelineError>>, tx: Sender<Result<TaggedChunk, PipelineError>>) {
     for item in rx {
         let result = item.and_then(|chunk| {
             let windows: Vec<Window> = chunk.sequences.iter().map(|&(_, w)| w).collect();
-            let probabilities = run_batches(tagger, model, &chunk.batches, &windows)?;
+            let probabilities = run_batches(taggers, model, &chunk.batches, &windows)?;
             let passes = match model.scheme {
                 Scheme::Single => Vec::new(),
-                Scheme::Predicate => run_marked_passes(tagger, model, &chunk, &probabilities)?,
+                Scheme::Predicate => run_marked_passes(taggers, model, &chunk, &probabilities)?,
             };
             Ok(TaggedChunk { chunk, probabilities, passes })
         });

@@ -393,20 +393,38 @@ fn mask_runs(tsv: &str) -> String {
     out
 }
 
-#[test]
-fn batch_size_does_not_change_the_output() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    assert!(extract(&a, &["samples/oie2016_dev_excerpt.txt", "samples/wiki_films.csv"], &[]).status.success());
-    assert!(extract(&b, &["samples/oie2016_dev_excerpt.txt", "samples/wiki_films.csv"], &["--max-batch", "1"]).status.success());
+/// Both stores hold the same extractions, spans and (within 1e-4) confidences.
+fn assert_same_extractions(a: &Path, b: &Path) {
     let q = "SELECT ?x ?ss ?se ?rs ?re ?ts ?te ?c WHERE { ?x a kgx:Extraction ; kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; kgx:relationStart ?rs ; kgx:relationEnd ?re ; kgx:targetStart ?ts ; kgx:targetEnd ?te ; kgx:confidence ?c } ORDER BY ?x";
-    let (ra, rb) = (select(&a, q), select(&b, q));
+    let (ra, rb) = (select(a, q), select(b, q));
+    assert!(!ra.is_empty());
     assert_eq!(ra.len(), rb.len());
     for (x, y) in ra.iter().zip(&rb) {
         assert_eq!(x[..7], y[..7]);
         let (cx, cy): (f64, f64) = (x[7].parse().unwrap(), y[7].parse().unwrap());
         assert!((cx - cy).abs() < 1e-4, "{x:?} vs {y:?}");
     }
+}
+
+#[test]
+fn batch_size_does_not_change_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    assert!(extract(&a, &["samples/oie2016_dev_excerpt.txt", "samples/wiki_films.csv"], &[]).status.success());
+    assert!(extract(&b, &["samples/oie2016_dev_excerpt.txt", "samples/wiki_films.csv"], &["--max-batch", "1"]).status.success());
+    assert_same_extractions(&a, &b);
+}
+
+/// Sessions run side by side take batches in whatever order they finish:
+/// each batch's rows must still land on their own sentences.
+#[test]
+fn sessions_side_by_side_give_the_output_of_one_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let inputs = ["samples/oie2016_dev_excerpt.txt", "samples/wiki_films.csv"];
+    assert!(extract(&a, &inputs, &["--threads", "1"]).status.success());
+    assert!(extract(&b, &inputs, &["--threads", "3", "--session-threads", "1", "--max-batch", "4"]).status.success());
+    assert_same_extractions(&a, &b);
 }
 
 /// Writes the hostile fixture set into `dir`: (file name, contents, usable?).

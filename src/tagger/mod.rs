@@ -4,8 +4,9 @@
 //! The ONNX Runtime implementation lives in [`onnx`]; [`runtime`] finds and
 //! loads the ONNX Runtime library and builds sessions (providers, threads,
 //! optimisation level) in one place.
-//! Invariants: the session is used from one thread only (the pipeline's
-//! tagger thread); output shape is checked on every batch.
+//! Invariants: a session is used by one thread at a time (the pipeline may
+//! run several sessions of one model side by side, each on its own
+//! batches); output shape is checked on every batch.
 
 pub mod onnx;
 pub mod runtime;
