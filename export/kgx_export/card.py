@@ -210,10 +210,13 @@ def card_text(model_dir: Path, log: dict, rep: dict) -> str:
         f"Dev macro span F1 loss vs fp32: {i8['chosen']['f1_loss_points']:.2f} points "
         f"({'within' if i8['ok'] else 'OUTSIDE'} the 1.0 point bound). "
         f"Only MatMuls with a constant weight are quantised (MatMulConstBOnly). {i8.get('note', '')}",
-        "- Selection: every recipe is tried on both the plain and the optimised fp32 graph; the one",
-        "  with the smallest dev macro span F1 loss vs fp32 ONNX is kept as `model.int8.onnx`.",
-        "- Recipes tried (F1 loss in points): " + ", ".join(
-            f"{t['recipe']['name']}/{t['source']}: {t['f1_loss_points']:.2f}" for t in i8["tried"]) + ".",
+        "- Selection: every recipe is tried on the plain graph, the optimised graph and the optimised",
+        "  graph without the Attention and SkipLayerNormalization fusions (`int8-source-lite`: those fused",
+        "  CPU kernels are slower than the nodes they replace); of those within the F1 bound the fastest",
+        "  over a dev pass (2 threads, best of 2) is kept as `model.int8.onnx`.",
+        "- Recipes tried (F1 loss in points; seconds a dev pass where within the bound): " + ", ".join(
+            f"{t['recipe']['name']}/{t['source']}: {t['f1_loss_points']:.2f}"
+            + (f" ({t['seconds_per_dev_pass']:.2f} s)" if "seconds_per_dev_pass" in t else "") for t in i8["tried"]) + ".",
         "- fp16: the optimised graph converted with `convert_float_to_float16(keep_io_types=True)`.",
         "- Batch invariance: a default must give a sentence the same tags whatever batch it is in "
         "(re-runs, resumed runs and `--max-batch` must store the same triples). Same rows as whole "

@@ -59,12 +59,23 @@ def export_onnx(model, path: Path, opset: int = OPSET) -> Path:
     return path
 
 
-def optimize(src: Path, dst: Path, num_heads: int, hidden: int) -> Path:
-    """ORT transformer optimiser (model_type bert), fp32, CPU fusions."""
+def optimize(src: Path, dst: Path, num_heads: int, hidden: int, lite: bool = False) -> Path:
+    """ORT transformer optimiser (model_type bert), fp32, CPU fusions.
+
+    `lite` leaves out the Attention and SkipLayerNormalization fusions: on
+    CPU those fused kernels ran slower than the MatMul / Add / LayerNorm
+    nodes they replace (ORT 1.31, AVX-512: dynamic int8 quantised from the
+    lite graph needs 7.2 s where the fully fused one needs 9.5 s for 20k
+    sentences, bench/RESULTS.md step 16)."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    options = FusionOptions("bert")
+    if lite:
+        options.enable_attention = False
+        options.enable_skip_layer_norm = False
     opt = optimize_model(str(src), model_type="bert", num_heads=num_heads,
-                         hidden_size=hidden, use_gpu=False)
+                         hidden_size=hidden, use_gpu=False, optimization_options=options)
     opt.save_model_to_file(str(dst))
     return dst
 
