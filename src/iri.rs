@@ -26,8 +26,7 @@ pub fn normalise(text: &str) -> String {
 /// The IRI-safe key of a normalised text.
 pub fn key(normalised: &str) -> String {
     let mut out = String::with_capacity(normalised.len());
-    let mut chars = 0usize;
-    for c in normalised.chars() {
+    for (chars, c) in normalised.chars().enumerate() {
         if chars >= MAX_KEY_CHARS {
             let digest = Sha256::digest(normalised.as_bytes());
             out.push('-');
@@ -36,7 +35,6 @@ pub fn key(normalised: &str) -> String {
             }
             return out;
         }
-        chars += 1;
         if c == ' ' {
             out.push('_');
         } else if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~') || (!c.is_ascii() && c.is_alphanumeric() && is_ucschar(c)) {

@@ -102,6 +102,16 @@ fn ends_with_abbreviation(piece: &str) -> bool {
     single_initial || ABBREVIATIONS.contains(&last_word.to_lowercase().as_str())
 }
 
+/// The whole text as one sentence (for line-per-sentence input), trimmed.
+pub fn whole_text_sentence(text: &str) -> Vec<Sentence> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    let lead = text[..text.len() - text.trim_start().len()].chars().count();
+    vec![Sentence { index: 0, start: lead, end: lead + trimmed.chars().count(), text: trimmed.to_string() }]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,14 +153,4 @@ mod tests {
         assert!(split_sentences(" \n\t ").is_empty());
         assert_eq!(split_sentences("?!...").len(), 1);
     }
-}
-
-/// The whole text as one sentence (for line-per-sentence input), trimmed.
-pub fn whole_text_sentence(text: &str) -> Vec<Sentence> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Vec::new();
-    }
-    let lead = text[..text.len() - text.trim_start().len()].chars().count();
-    vec![Sentence { index: 0, start: lead, end: lead + trimmed.chars().count(), text: trimmed.to_string() }]
 }

@@ -171,7 +171,7 @@ fn run_for<S: Strategy>(name: &str, share: f64, strategy: S, property: impl Fn(S
     while Instant::now() < deadline {
         // A fresh runner per round: new random seed, new cases.
         let mut runner = TestRunner::new(Config { cases: 2000, failure_persistence: None, ..Config::default() });
-        runner.run(&strategy, &counted).unwrap_or_else(|e| panic!("{name}: {e}"));
+        runner.run(&strategy, counted).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     eprintln!("fuzz {name}: {} cases in {seconds} s, no failure", cases.into_inner());
 }
