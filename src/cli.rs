@@ -76,10 +76,10 @@ pub struct ModelArgs {
     /// CPU threads that run the model (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// CPU: ONNX Runtime threads per model session; kgx runs
-    /// threads / session-threads sessions side by side, each on its own
-    /// batches, each with its own copy of the weights (default: one thread
-    /// a session, at most 4 sessions).
+    /// CPU: ONNX Runtime threads of each worker; kgx runs threads /
+    /// session-threads workers side by side, each on its own batches
+    /// (default 1: single-threaded workers sharing one session; with more,
+    /// each worker has a session and a copy of the weights of its own).
     #[arg(long, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..), usize::from))]
     pub session_threads: Option<usize>,
     /// libonnxruntime.so to load (default: ORT_DYLIB_PATH, else the one the set-up installed).

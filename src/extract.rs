@@ -71,8 +71,8 @@ pub fn resolve_model_dir(explicit: Option<&Path>) -> PathBuf {
 pub struct LoadedModel {
     pub manifest: ModelManifest,
     pub encoder: Arc<SentenceEncoder>,
-    /// Sessions of the model, run side by side: one on CUDA; on CPU one
-    /// per `--session-threads` of `--threads`.
+    /// Taggers run side by side: one on CUDA; on CPU one a worker (see
+    /// [`CpuLayout`]).
     pub taggers: Vec<Box<dyn Tagger>>,
     /// The execution provider that runs them.
     pub provider: String,
@@ -123,37 +123,40 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
     let (key, path) = manifest.onnx_file(args.precision, false)?;
     let layout = CpuLayout::new(args.threads, args.session_threads);
     opts.intra_threads = layout.session_threads;
-    let taggers = (0..layout.sessions).map(|_| OnnxTagger::load(&path, labels, &opts)).collect::<Result<Vec<_>, _>>()?;
+    let first = OnnxTagger::load(&path, labels, &opts)?;
+    let mut taggers = Vec::with_capacity(layout.workers);
+    for _ in 1..layout.workers {
+        // Single-threaded workers share one session (one copy of the
+        // weights); a thread pool belongs to its session, so workers with
+        // several threads each get their own.
+        taggers.push(if layout.session_threads == 1 { first.share() } else { OnnxTagger::load(&path, labels, &opts)? });
+    }
+    taggers.insert(0, first);
     loaded(taggers, key, false, manifest)
 }
 
-/// How the CPU threads that run the model are split into sessions.
+/// How the CPU threads that run the model are split into workers.
 ///
-/// Sessions run side by side, each on its own batches, so no operator waits
-/// for a preempted thread of its own and no thread pool is woken per
-/// operator (bench/RESULTS.md step 15). Every session holds its own copy of
-/// the weights (+90 MB for the fp32 MiniLM, +25 MB for int8), so the
-/// automatic layout runs at most [`CpuLayout::MAX_AUTO_SESSIONS`].
+/// Workers run batches side by side, each on its own batch, so no operator
+/// waits for a preempted thread of its own and no thread pool is woken per
+/// operator (bench/RESULTS.md step 15). Single-threaded workers (the
+/// default) share one session and its weights; workers with several
+/// threads each hold a session of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CpuLayout {
-    pub sessions: usize,
-    /// ONNX Runtime intra-op threads of each session.
+    pub workers: usize,
+    /// ONNX Runtime intra-op threads of each worker's runs.
     pub session_threads: usize,
 }
 
 impl CpuLayout {
-    pub const MAX_AUTO_SESSIONS: usize = 4;
-
-    /// `threads` model threads (0: one per core) as sessions of
-    /// `session_threads` threads each (rounded down to whole sessions; None:
-    /// one single-threaded session a thread, at most MAX_AUTO_SESSIONS).
+    /// `threads` model threads (0: one per core) as workers of
+    /// `session_threads` threads each (default 1), rounded down to whole
+    /// workers, at least one.
     pub fn new(threads: usize, session_threads: Option<usize>) -> Self {
         let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-        let session_threads = match session_threads {
-            Some(n) => n.clamp(1, threads),
-            None => threads.div_ceil(Self::MAX_AUTO_SESSIONS),
-        };
-        Self { sessions: (threads / session_threads).max(1), session_threads }
+        let session_threads = session_threads.unwrap_or(1).clamp(1, threads);
+        Self { workers: (threads / session_threads).max(1), session_threads }
     }
 }
 
@@ -232,18 +235,16 @@ mod tests {
     use super::CpuLayout;
 
     #[test]
-    fn automatic_layout_is_one_single_threaded_session_a_thread_up_to_four() {
-        assert_eq!(CpuLayout::new(2, None), CpuLayout { sessions: 2, session_threads: 1 });
-        assert_eq!(CpuLayout::new(4, None), CpuLayout { sessions: 4, session_threads: 1 });
-        assert_eq!(CpuLayout::new(16, None), CpuLayout { sessions: 4, session_threads: 4 });
-        assert_eq!(CpuLayout::new(6, None), CpuLayout { sessions: 3, session_threads: 2 });
+    fn default_layout_is_one_single_threaded_worker_a_thread() {
+        assert_eq!(CpuLayout::new(2, None), CpuLayout { workers: 2, session_threads: 1 });
+        assert_eq!(CpuLayout::new(16, None), CpuLayout { workers: 16, session_threads: 1 });
+        assert!(CpuLayout::new(0, None).workers >= 1);
     }
 
     #[test]
-    fn explicit_session_threads_give_whole_sessions_and_never_none() {
-        assert_eq!(CpuLayout::new(2, Some(2)), CpuLayout { sessions: 1, session_threads: 2 });
-        assert_eq!(CpuLayout::new(5, Some(2)), CpuLayout { sessions: 2, session_threads: 2 });
-        assert_eq!(CpuLayout::new(2, Some(8)), CpuLayout { sessions: 1, session_threads: 2 });
-        assert!(CpuLayout::new(0, None).sessions >= 1);
+    fn explicit_session_threads_give_whole_workers_and_never_none() {
+        assert_eq!(CpuLayout::new(2, Some(2)), CpuLayout { workers: 1, session_threads: 2 });
+        assert_eq!(CpuLayout::new(5, Some(2)), CpuLayout { workers: 2, session_threads: 2 });
+        assert_eq!(CpuLayout::new(2, Some(8)), CpuLayout { workers: 1, session_threads: 2 });
     }
 }

@@ -5,10 +5,10 @@
 //! (already stored with the same content) or reported as failed.
 //! Threads: a *prepare* thread reads, checks the store, splits, encodes
 //! (rayon) and builds padded batches for a chunk of documents; a *tagger*
-//! thread runs each chunk's batches on the model sessions, one worker
-//! thread per session taking the next batch not yet taken (on CPU: one
-//! single-threaded session a core, so no operator ever waits for a
-//! preempted thread of its own), and for predicate-indexed models reads the
+//! thread runs each chunk's batches on the taggers, one worker thread per
+//! tagger taking the next batch not yet taken (on CPU: one single-threaded
+//! worker a core, so no operator ever waits for a preempted thread of its
+//! own), and for predicate-indexed models reads the
 //! heads off the unmarked pass and runs one marked pass per head (see
 //! [`crate::predicates`]); the calling thread decodes, assembles and writes
 //! to the sink. Bounded channels (2 chunks) between them give backpressure,
@@ -117,7 +117,7 @@ struct MarkedPass {
 /// Everything the pipeline needs besides the inputs.
 pub struct Stages<'a> {
     pub encoder: Arc<SentenceEncoder>,
-    /// Model sessions, run side by side (at least one).
+    /// Taggers run side by side, each on its own batches (at least one).
     pub taggers: Vec<Box<dyn Tagger>>,
     pub roles: Roles,
     pub labels: usize,
@@ -132,7 +132,7 @@ pub struct Stages<'a> {
 pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Result<PipelineStats, PipelineError> {
     let Stages { encoder, mut taggers, roles, labels, scheme, head_threshold, sink, progress, stop } = stages;
     if taggers.is_empty() {
-        return Err(TaggerError::Run("no model session to run".into()).into());
+        return Err(TaggerError::Run("no tagger to run the model".into()).into());
     }
     let pad_id = encoder.pad_id();
     let (prepared_tx, prepared_rx) = bounded::<Result<PreparedChunk, PipelineError>>(2);

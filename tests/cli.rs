@@ -415,16 +415,19 @@ fn batch_size_does_not_change_the_output() {
     assert_same_extractions(&a, &b);
 }
 
-/// Sessions run side by side take batches in whatever order they finish:
-/// each batch's rows must still land on their own sentences.
+/// Workers run side by side take batches in whatever order they finish,
+/// through one shared session or sessions of their own: each batch's rows
+/// must still land on their own sentences.
 #[test]
-fn sessions_side_by_side_give_the_output_of_one_session() {
+fn workers_side_by_side_give_the_output_of_one_worker() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let (one, shared, own) = (dir.path().join("one"), dir.path().join("shared"), dir.path().join("own"));
     let inputs = ["samples/oie2016_dev_excerpt.txt", "samples/wiki_films.csv"];
-    assert!(extract(&a, &inputs, &["--threads", "1"]).status.success());
-    assert!(extract(&b, &inputs, &["--threads", "3", "--session-threads", "1", "--max-batch", "4"]).status.success());
-    assert_same_extractions(&a, &b);
+    assert!(extract(&one, &inputs, &["--threads", "1"]).status.success());
+    assert!(extract(&shared, &inputs, &["--threads", "3", "--max-batch", "4"]).status.success());
+    assert!(extract(&own, &inputs, &["--threads", "4", "--session-threads", "2", "--max-batch", "4"]).status.success());
+    assert_same_extractions(&one, &shared);
+    assert_same_extractions(&one, &own);
 }
 
 /// Writes the hostile fixture set into `dir`: (file name, contents, usable?).

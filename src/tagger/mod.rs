@@ -4,9 +4,9 @@
 //! The ONNX Runtime implementation lives in [`onnx`]; [`runtime`] finds and
 //! loads the ONNX Runtime library and builds sessions (providers, threads,
 //! optimisation level) in one place.
-//! Invariants: a session is used by one thread at a time (the pipeline may
-//! run several sessions of one model side by side, each on its own
-//! batches); output shape is checked on every batch.
+//! Invariants: a tagger is used by one thread at a time; several taggers
+//! may share one CPU session ([`onnx::OnnxTagger::share`]) and run at once;
+//! output shape is checked on every batch.
 
 pub mod onnx;
 pub mod runtime;
