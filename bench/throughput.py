@@ -148,9 +148,6 @@ def ort_run(path, batches, threads, sessions=1):
             sess.run(["logits"], feed)
 
     def run():
-        if len(pool) == 1:
-            worker(pool[0], iter(feeds))
-            return
         queue = iter(feeds)  # next() on a list iterator is atomic under the GIL
         threads_ = [threading.Thread(target=worker, args=(s, queue)) for s in pool]
         for t in threads_:
@@ -161,12 +158,16 @@ def ort_run(path, batches, threads, sessions=1):
     return run
 
 
-def kgx_run(kgx, corpus, precision, threads, workdir, extra=()):
+def kgx_command(kgx, corpus, precision, threads, store):
+    """`kgx extract` of `corpus` into `store` on the CPU."""
+    return [kgx, "extract", "--quiet", "--device", "cpu", "--model", str(MODEL_DIR), "--precision", precision, "--threads", str(threads), "--store", str(store), str(corpus)]
+
+
+def kgx_run(kgx, corpus, precision, threads, workdir):
     """(d): a callable running kgx end-to-end into a fresh store (process start and model load included)."""
     def run():
         store = Path(tempfile.mkdtemp(dir=workdir))
-        cmd = [kgx, "extract", "--quiet", "--device", "cpu", "--model", str(MODEL_DIR), "--precision", precision, "--threads", str(threads), "--store", str(store / "s"), *extra, str(corpus)]
-        subprocess.run(cmd, check=True)
+        subprocess.run(kgx_command(kgx, corpus, precision, threads, store / "s"), check=True)
         shutil.rmtree(store, ignore_errors=True)
 
     return run
@@ -175,7 +176,7 @@ def kgx_run(kgx, corpus, precision, threads, workdir, extra=()):
 def peak_rss(kgx, corpus, precision, threads, workdir):
     """Peak RSS of one kgx run, measured by GNU time in a child of its own."""
     store = Path(tempfile.mkdtemp(dir=workdir))
-    cmd = [kgx, "extract", "--quiet", "--device", "cpu", "--model", str(MODEL_DIR), "--precision", precision, "--threads", str(threads), "--store", str(store / "s"), str(corpus)]
+    cmd = kgx_command(kgx, corpus, precision, threads, store / "s")
     out = subprocess.run([sys.executable, "-c", "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)", *cmd], check=True, capture_output=True, text=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 

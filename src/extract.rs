@@ -123,15 +123,14 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
     let (key, path) = manifest.onnx_file(args.precision, false)?;
     let layout = CpuLayout::new(args.threads, args.session_threads);
     opts.intra_threads = layout.session_threads;
-    let first = OnnxTagger::load(&path, labels, &opts)?;
-    let mut taggers = Vec::with_capacity(layout.workers);
-    for _ in 1..layout.workers {
-        // Single-threaded workers share one session (one copy of the
-        // weights); a thread pool belongs to its session, so workers with
-        // several threads each get their own.
-        taggers.push(if layout.session_threads == 1 { first.share() } else { OnnxTagger::load(&path, labels, &opts)? });
-    }
-    taggers.insert(0, first);
+    // Single-threaded workers share one session (one copy of the weights,
+    // clones of one tagger); a thread pool belongs to its session, so
+    // workers with several threads each load their own.
+    let taggers = if layout.session_threads == 1 {
+        vec![OnnxTagger::load(&path, labels, &opts)?; layout.workers]
+    } else {
+        (0..layout.workers).map(|_| OnnxTagger::load(&path, labels, &opts)).collect::<Result<_, _>>()?
+    };
     loaded(taggers, key, false, manifest)
 }
 

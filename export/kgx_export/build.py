@@ -54,10 +54,11 @@ def check_onnx_fp32(path: Path, ref_logits, padded, threads: int = 2):
     return stats, logits
 
 
-# Graphs each int8 recipe is quantised from: the plain export, the fully
-# optimised one and the optimised one without the Attention and
+# Graphs each int8 recipe is quantised from: the fully optimised one, the
+# plain export and the optimised one without the Attention and
 # SkipLayerNormalization fusions (a temporary file, see onnx_tools.optimize).
-INT8_SOURCES = ("model.opt.onnx", "model.onnx", "int8-source-lite.onnx")
+LITE_SOURCE = "int8-source-lite.onnx"
+INT8_SOURCES = ("model.opt.onnx", "model.onnx", LITE_SOURCE)
 
 
 def search_int8(onnx_dir: Path, padded, fp32_metrics, recipes, heads: int, hidden: int,
@@ -65,7 +66,7 @@ def search_int8(onnx_dir: Path, padded, fp32_metrics, recipes, heads: int, hidde
     """Quantise each source graph with each recipe; of those that lose at most
     INT8_MAX_F1_LOSS points of dev span F1, keep the fastest over a dev pass
     as model.int8.onnx (none within the bound: the least bad one, flagged)."""
-    ox.optimize(onnx_dir / "model.onnx", onnx_dir / INT8_SOURCES[2], heads, hidden, lite=True)
+    ox.optimize(onnx_dir / "model.onnx", onnx_dir / LITE_SOURCE, heads, hidden, lite=True)
     tried = []
     for recipe in recipes:
         for source in INT8_SOURCES:
@@ -88,7 +89,7 @@ def search_int8(onnx_dir: Path, padded, fp32_metrics, recipes, heads: int, hidde
     (onnx_dir / best["file"]).replace(onnx_dir / "model.int8.onnx")
     for e in tried:
         (onnx_dir / e["file"]).unlink(missing_ok=True)
-    (onnx_dir / INT8_SOURCES[2]).unlink(missing_ok=True)
+    (onnx_dir / LITE_SOURCE).unlink(missing_ok=True)
     return {"chosen": {k: v for k, v in best.items() if k != "file"},
             "ok": best["f1_loss_points"] <= INT8_MAX_F1_LOSS,
             "max_f1_loss_points": INT8_MAX_F1_LOSS,

@@ -4,9 +4,10 @@
 //! The ONNX Runtime implementation lives in [`onnx`]; [`runtime`] finds and
 //! loads the ONNX Runtime library and builds sessions (providers, threads,
 //! optimisation level) in one place.
-//! Invariants: a tagger is used by one thread at a time; several taggers
-//! may share one CPU session ([`onnx::OnnxTagger::share`]) and run at once;
-//! output shape is checked on every batch.
+//! Invariants: a tagger is used by one thread at a time; clones of an
+//! [`onnx::OnnxTagger`] share its session and run at once; the output
+//! shape is checked on every batch (ONNX Runtime writes into an array of
+//! the batch's logits shape).
 
 pub mod onnx;
 pub mod runtime;
