@@ -11,7 +11,7 @@ MODEL_DIR = models/kgx-minilm-lora
 
 .PHONY: setup test system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
 	models compare pytest build sample cargo-test bench baseline-spacy kill-trials \
-	data-predicates train-multi model-multi carb-compare
+	data-predicates train-multi model-multi train-layered model-layered carb-compare
 
 ## setup: system packages, Python venv, the three ONNX models (+ parity), kgx release build, sample extraction
 setup: system-deps venv models build sample
@@ -45,6 +45,10 @@ data-predicates: venv
 train-multi:
 	$(PYENV) $(PY) -m kgx_export.train --scheme predicate --epochs 6 --out models/kgx-minilm-multi
 
+## train-layered: LoRA fine-tune of the layered predicate-indexed model (marker at layer 4) -> models/kgx-minilm-layered/adapter
+train-layered:
+	$(PYENV) $(PY) -m kgx_export.train --scheme layered --epochs 6 --out models/kgx-minilm-layered
+
 ## train: LoRA fine-tune on export/data/train.jsonl -> $(MODEL_DIR)/adapter
 train:
 	$(PYENV) $(PY) -m kgx_export.train --method lora
@@ -63,7 +67,11 @@ model: venv
 model-multi: venv
 	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-multi
 
-## carb-compare: CaRB dev table (one-triple vs predicate-indexed model vs spaCy rules) and throughput -> models/kgx-minilm-multi/carb_eval.json
+## model-layered: merge the layered model's adapter, export its two ONNX graphs, parity, model card
+model-layered: venv
+	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-layered
+
+## carb-compare: CaRB dev table (one-triple vs predicate-indexed models vs spaCy rules) and throughput -> models/kgx-minilm-layered/carb_eval.json
 carb-compare: baseline-spacy
 	$(PYENV) $(PY) -m kgx_export.carb_compare --kgx $(KGX)
 
@@ -73,8 +81,8 @@ model-prefix: venv
 model-prompt: venv
 	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-prompt
 
-## models: the LoRA (one-triple and predicate-indexed), prefix- and prompt-tuning models
-models: model model-multi model-prefix model-prompt
+## models: the LoRA (one-triple and the two predicate-indexed), prefix- and prompt-tuning models
+models: model model-multi model-layered model-prefix model-prompt
 
 ## compare: kgx CPU throughput of the three models (5,000 sentences each) -> models/README.md table
 COMPARE_ARGS ?= --train-seconds lora=150.0

@@ -50,6 +50,9 @@ pub struct ModelBatch {
     pub input_ids: Array2<i64>,
     pub attention_mask: Array2<i64>,
     pub token_type_ids: Array2<i64>,
+    /// Layered models' marked passes: the hidden state `[rows, width,
+    /// hidden width]` they start from (None for token inputs).
+    pub hidden: Option<ndarray::Array3<f32>>,
     /// Sequence index (within the chunk) of each row.
     pub rows: Vec<usize>,
     /// Unpadded length of each row.
@@ -70,7 +73,7 @@ impl ModelBatch {
             }
         }
         let lengths = sequences.iter().map(|s| s.len()).collect();
-        Self { input_ids, attention_mask, token_type_ids: Array2::zeros((n, width)), rows, lengths }
+        Self { input_ids, attention_mask, token_type_ids: Array2::zeros((n, width)), hidden: None, rows, lengths }
     }
 
     /// Sets token type 1 on `columns` of row `row` (the predicate marker of

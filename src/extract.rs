@@ -74,6 +74,8 @@ pub struct LoadedModel {
     /// Taggers run side by side: one on CUDA; on CPU one a worker (see
     /// [`CpuLayout`]).
     pub taggers: Vec<Box<dyn Tagger>>,
+    /// Layered models: as many taggers of the marked graph (else empty).
+    pub marked_taggers: Vec<Box<dyn Tagger>>,
     /// The execution provider that runs them.
     pub provider: String,
     pub roles: Roles,
@@ -94,29 +96,52 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
     let spinning = std::env::var_os("KGX_ORT_SPIN").is_some_and(|v| v == "1");
     let mut opts = SessionOptions { device: args.device, intra_threads: args.threads, library: args.ort_lib.clone(), spinning, ..SessionOptions::default() };
     let labels = manifest.labels.len();
-    let loaded = |taggers: Vec<OnnxTagger>, precision: String, on_gpu: bool, manifest: ModelManifest| {
-        if manifest.scheme == Scheme::Predicate && !taggers[0].reads_token_types() {
-            anyhow::bail!("model {}: the predicate-indexed scheme needs a token_type_ids input, which the ONNX model lacks", manifest.dir.display());
+    let loaded = |(taggers, marked_taggers): (Vec<OnnxTagger>, Vec<OnnxTagger>), precision: String, on_gpu: bool, manifest: ModelManifest| {
+        let misfit = |problem: &str| TaggerError::Interface { path: manifest.dir.display().to_string(), problem: problem.to_string() };
+        match marked_taggers.first() {
+            Some(marked) if !(taggers[0].gives_hidden() && marked.reads_hidden() && marked.reads_token_types()) => {
+                return Err(misfit("a layered model's first graph must give a `hidden` output and its marked graph read `hidden` and `token_type_ids`").into());
+            }
+            None if manifest.scheme == Scheme::Predicate && !taggers[0].reads_token_types() => {
+                return Err(misfit("the predicate-indexed scheme needs a token_type_ids input, which the ONNX model lacks").into());
+            }
+            _ => {}
         }
         if args.head_threshold.is_some() && manifest.scheme == Scheme::Single && !quiet {
             eprintln!("kgx: --head-threshold has no effect: model {} tags one triple a sentence", manifest.name);
         }
         let head_threshold = args.head_threshold.or(manifest.head_threshold);
         let provider = taggers[0].provider().to_string();
-        let taggers = taggers.into_iter().map(|t| Box::new(t) as Box<dyn Tagger>).collect();
-        Ok(LoadedModel { manifest, encoder: encoder.clone(), taggers, provider, roles, precision, head_threshold, on_gpu })
+        let boxed = |taggers: Vec<OnnxTagger>| taggers.into_iter().map(|t| Box::new(t) as Box<dyn Tagger>).collect();
+        let (taggers, marked_taggers) = (boxed(taggers), boxed(marked_taggers));
+        Ok(LoadedModel { manifest, encoder: encoder.clone(), taggers, marked_taggers, provider, roles, precision, head_threshold, on_gpu })
+    };
+    // The model's graph(s) for a precision key: `workers` taggers of each,
+    // clones of one session when `share`, else a session each.
+    let load_graphs = |key: &str, path: &Path, opts: &SessionOptions, workers: usize, share: bool| -> anyhow::Result<(Vec<OnnxTagger>, Vec<OnnxTagger>)> {
+        let load = |path: &Path| -> Result<Vec<OnnxTagger>, TaggerError> {
+            if share { Ok(vec![OnnxTagger::load(path, labels, opts)?; workers]) } else { (0..workers).map(|_| OnnxTagger::load(path, labels, opts)).collect() }
+        };
+        let taggers = load(path)?;
+        let marked = match manifest.marked_onnx_file(key)? {
+            Some(marked_path) => load(&marked_path)?,
+            None => Vec::new(),
+        };
+        Ok((taggers, marked))
     };
     if args.device != Device::Cpu {
         let (key, path) = manifest.onnx_file(args.precision, true)?;
         opts.device = Device::Cuda;
-        match OnnxTagger::load(&path, labels, &opts) {
-            Ok(t) => return loaded(vec![t], key, true, manifest),
-            Err(TaggerError::CudaUnavailable(reason)) if args.device == Device::Auto => {
-                if !quiet {
-                    eprintln!("kgx: CUDA unavailable ({}); running on CPU", reason.lines().next().unwrap_or(""));
+        match load_graphs(&key, &path, &opts, 1, true) {
+            Ok(graphs) => return loaded(graphs, key, true, manifest),
+            Err(e) => match e.downcast_ref::<TaggerError>() {
+                Some(TaggerError::CudaUnavailable(reason)) if args.device == Device::Auto => {
+                    if !quiet {
+                        eprintln!("kgx: CUDA unavailable ({}); running on CPU", reason.lines().next().unwrap_or(""));
+                    }
                 }
-            }
-            Err(e) => return Err(e.into()),
+                _ => return Err(e),
+            },
         }
     }
     opts.device = Device::Cpu;
@@ -126,12 +151,8 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> anyhow::Result<LoadedModel> 
     // Single-threaded workers share one session (one copy of the weights,
     // clones of one tagger); a thread pool belongs to its session, so
     // workers with several threads each load their own.
-    let taggers = if layout.session_threads == 1 {
-        vec![OnnxTagger::load(&path, labels, &opts)?; layout.workers]
-    } else {
-        (0..layout.workers).map(|_| OnnxTagger::load(&path, labels, &opts)).collect::<Result<_, _>>()?
-    };
-    loaded(taggers, key, false, manifest)
+    let graphs = load_graphs(&key, &path, &opts, layout.workers, layout.session_threads == 1)?;
+    loaded(graphs, key, false, manifest)
 }
 
 /// How the CPU threads that run the model are split into workers.
@@ -169,7 +190,7 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let started = Instant::now();
     oxigraph::model::NamedNode::new(format!("{}entity/x", args.base_iri)).with_context(|| format!("--base-iri {:?} is not a valid IRI base", args.base_iri))?;
     let files = expand_inputs(&args.inputs)?;
-    let LoadedModel { manifest: model, encoder, taggers, provider, roles, precision, head_threshold, on_gpu } = load_model(&args.model, args.quiet)?;
+    let LoadedModel { manifest: model, encoder, taggers, marked_taggers, provider, roles, precision, head_threshold, on_gpu } = load_model(&args.model, args.quiet)?;
     if !args.quiet {
         eprintln!("kgx: model {} ({precision}) on {provider}", model.name);
     }
@@ -201,7 +222,7 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let opts = PipelineOptions { read, batch, chunk_sentences: args.chunk_sentences.max(1), ..PipelineOptions::default() };
     let progress = Progress::new(!args.quiet && is_terminal::is_terminal(std::io::stderr()), known_size(&files));
     let stop = stop_flag();
-    let stages = Stages { encoder, taggers, roles, labels: model.labels.len(), scheme: model.scheme, head_threshold, sink, progress: &progress, stop };
+    let stages = Stages { encoder, taggers, marked_taggers, roles, labels: model.labels.len(), scheme: model.scheme, head_threshold, sink, progress: &progress, stop };
     let result = pipeline::run(&files, &opts, stages);
     progress.finish();
     let interrupted = STOP.load(Ordering::SeqCst);

@@ -61,7 +61,9 @@ pub enum Scheme {
     Single,
     /// Predicate-indexed: an unmarked pass finds predicate heads, then one
     /// pass per head (marked with token type 1) tags that predicate's
-    /// triple (see [`crate::predicates`]).
+    /// triple (see [`crate::predicates`]). A *layered* model (its manifest
+    /// lists `marked_files`) runs the marked passes on a second graph that
+    /// starts from the hidden state the first graph gave at `marker_layer`.
     Predicate,
 }
 
@@ -77,6 +79,10 @@ struct RawManifest {
     #[serde(default = "default_tokenizer")]
     tokenizer: String,
     files: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    marked_files: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    marker_layer: Option<usize>,
     cpu_default: String,
     gpu_default: String,
 }
@@ -97,7 +103,10 @@ pub struct ModelManifest {
     /// Longest input the model accepts, special tokens included.
     pub max_tokens: usize,
     pub tokenizer: PathBuf,
+    /// Layered models: the encoder layer the predicate marker is added at.
+    pub marker_layer: Option<usize>,
     files: std::collections::BTreeMap<String, String>,
+    marked_files: Option<std::collections::BTreeMap<String, String>>,
     cpu_default: String,
     gpu_default: String,
 }
@@ -122,6 +131,14 @@ impl ModelManifest {
         if !tokenizer.is_file() {
             return Err(invalid(format!("tokenizer file {} is missing", tokenizer.display())));
         }
+        if let Some(marked) = &raw.marked_files {
+            if raw.scheme != Scheme::Predicate {
+                return Err(invalid("marked_files needs \"scheme\": \"predicate\"".into()));
+            }
+            if let Some(key) = raw.files.keys().find(|k| !marked.contains_key(*k)) {
+                return Err(invalid(format!("precision {key} has a file but no marked_files entry")));
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             name: raw.name,
@@ -130,7 +147,9 @@ impl ModelManifest {
             labels: raw.labels,
             max_tokens: raw.max_tokens,
             tokenizer,
+            marker_layer: raw.marker_layer,
             files: raw.files,
+            marked_files: raw.marked_files,
             cpu_default: raw.cpu_default,
             gpu_default: raw.gpu_default,
         })
@@ -156,5 +175,20 @@ impl ModelManifest {
             return Err(ModelError::MissingFile { path, precision: key });
         }
         Ok((key, path))
+    }
+
+    /// Layered models: the marked graph for a precision key (from
+    /// [`Self::onnx_file`]); None for other models.
+    pub fn marked_onnx_file(&self, key: &str) -> Result<Option<PathBuf>, ModelError> {
+        let Some(marked) = &self.marked_files else { return Ok(None) };
+        let rel = marked.get(key).ok_or_else(|| ModelError::Invalid {
+            path: self.dir.join("model.json"),
+            problem: format!("no marked_files entry for precision {key}"),
+        })?;
+        let path = self.dir.join(rel);
+        if !path.is_file() {
+            return Err(ModelError::MissingFile { path, precision: format!("{key}, marked graph") });
+        }
+        Ok(Some(path))
     }
 }

@@ -10,7 +10,9 @@
 //! worker a core, so no operator ever waits for a preempted thread of its
 //! own), and for predicate-indexed models reads the
 //! heads off the unmarked pass and runs one marked pass per head (see
-//! [`crate::predicates`]); the calling thread decodes, assembles and writes
+//! [`crate::predicates`]; a layered model's marked passes start from the
+//! hidden state its unmarked pass gave, kept for the chunk and copied into
+//! each marked batch only when a worker takes it); the calling thread decodes, assembles and writes
 //! to the sink. Bounded channels (2 chunks) between them give backpressure,
 //! so memory stays flat in corpus size while reading, inference and storage
 //! overlap.
@@ -24,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
+use ndarray::{s, Array3};
 use rayon::prelude::*;
 
 use crate::assemble::{assemble, assemble_for_head, distinct_triples, Roles, Triple};
@@ -108,6 +111,8 @@ struct TaggedChunk {
 struct MarkedPass {
     /// Index into the chunk's `encoded`.
     sentence: usize,
+    /// The unmarked model sequence (index into the chunk's `sequences`) it marks.
+    sequence: usize,
     head: Head,
     window: Window,
     /// `window.len() x labels` probabilities.
@@ -119,6 +124,10 @@ pub struct Stages<'a> {
     pub encoder: Arc<SentenceEncoder>,
     /// Taggers run side by side, each on its own batches (at least one).
     pub taggers: Vec<Box<dyn Tagger>>,
+    /// Layered models: the marked graph's taggers, run side by side on the
+    /// unmarked pass's hidden state. Empty: marked passes run on `taggers`
+    /// with the marker in the token types.
+    pub marked_taggers: Vec<Box<dyn Tagger>>,
     pub roles: Roles,
     pub labels: usize,
     pub scheme: Scheme,
@@ -130,7 +139,7 @@ pub struct Stages<'a> {
 }
 
 pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Result<PipelineStats, PipelineError> {
-    let Stages { encoder, mut taggers, roles, labels, scheme, head_threshold, sink, progress, stop } = stages;
+    let Stages { encoder, mut taggers, mut marked_taggers, roles, labels, scheme, head_threshold, sink, progress, stop } = stages;
     if taggers.is_empty() {
         return Err(TaggerError::Run("no tagger to run the model".into()).into());
     }
@@ -142,7 +151,7 @@ pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Res
         let prepare_encoder = encoder.clone();
         scope.spawn(move || prepare(files, opts, &prepare_encoder, pad_id, stored_check, progress, stop, prepared_tx));
         let model = ModelShape { encoder: &encoder, labels, roles, scheme, head_threshold, policy: opts.batch, pad_id };
-        scope.spawn(move || tag_chunks(&mut taggers, &model, prepared_rx, tagged_tx));
+        scope.spawn(move || tag_chunks(&mut taggers, &mut marked_taggers, &model, prepared_rx, tagged_tx));
         let result = store_chunks(&tagged_rx, roles, labels, scheme, sink, progress);
         drop(tagged_rx);
         result
@@ -264,25 +273,42 @@ struct ModelShape<'a> {
     pad_id: u32,
 }
 
+/// What [`run_batches`] gives.
+struct BatchResults {
+    /// Each sequence's content rows as probabilities.
+    probabilities: Vec<Vec<f32>>,
+    /// Each batch's hidden state (the first graph of a layered model; else None).
+    hidden: Vec<Option<Array3<f32>>>,
+}
+
 /// Runs `batches` on all `taggers` at once, each worker taking the next
 /// batch not yet taken (batches are length-sorted, so this balances them);
-/// gives each sequence's content rows as probabilities. The first error
+/// with `start`, a layered model's marked passes, each batch gets its hidden
+/// state from the unmarked pass as the worker takes it. The first error
 /// stops every worker.
-fn run_batches(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, batches: &[ModelBatch], windows: &[Window]) -> Result<Vec<Vec<f32>>, TaggerError> {
+fn run_batches(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, batches: &[ModelBatch], windows: &[Window], start: Option<&HiddenStart<'_>>) -> Result<BatchResults, TaggerError> {
     let offset = model.encoder.content_offset();
     let next = AtomicUsize::new(0);
-    let work = |tagger: &mut dyn Tagger| -> Result<Vec<(usize, Vec<f32>)>, TaggerError> {
-        let mut rows_done = Vec::new();
-        while let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let logits = tagger.tag(batch).inspect_err(|_| next.store(batches.len(), Ordering::Relaxed))?;
+    type Done = (Vec<(usize, Vec<f32>)>, Vec<(usize, Array3<f32>)>);
+    let work = |tagger: &mut dyn Tagger| -> Result<Done, TaggerError> {
+        let (mut rows_done, mut hidden_done) = (Vec::new(), Vec::new());
+        loop {
+            let b = next.fetch_add(1, Ordering::Relaxed);
+            let Some(batch) = batches.get(b) else { break };
+            let output = match start {
+                Some(start) => start.fill(batch).and_then(|filled| tagger.tag(&filled)),
+                None => tagger.tag(batch),
+            }
+            .inspect_err(|_| next.store(batches.len(), Ordering::Relaxed))?;
             for (r, &q) in batch.rows.iter().enumerate() {
-                let rows = logits.slice(ndarray::s![r, offset..offset + windows[q].len(), ..]);
+                let rows = output.logits.slice(s![r, offset..offset + windows[q].len(), ..]);
                 let mut p: Vec<f32> = rows.iter().copied().collect();
                 softmax_rows(&mut p, model.labels);
                 rows_done.push((q, p));
             }
+            hidden_done.extend(output.hidden.map(|h| (b, h)));
         }
-        Ok(rows_done)
+        Ok((rows_done, hidden_done))
     };
     let results = match taggers {
         [only] => vec![work(only.as_mut())],
@@ -291,13 +317,56 @@ fn run_batches(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, batches:
             workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(TaggerError::Run("a model worker thread panicked".into())))).collect::<Vec<_>>()
         }),
     };
-    let mut probabilities = vec![Vec::new(); windows.len()];
+    let mut out = BatchResults { probabilities: vec![Vec::new(); windows.len()], hidden: vec![None; batches.len()] };
     for result in results {
-        for (q, p) in result? {
-            probabilities[q] = p;
+        let (rows, hidden) = result?;
+        for (q, p) in rows {
+            out.probabilities[q] = p;
+        }
+        for (b, h) in hidden {
+            out.hidden[b] = Some(h);
         }
     }
-    Ok(probabilities)
+    Ok(out)
+}
+
+/// Where a layered model's marked passes start: the hidden state of the
+/// unmarked pass over the same model sequence.
+struct HiddenStart<'a> {
+    /// Each unmarked batch's hidden state.
+    hidden: &'a [Option<Array3<f32>>],
+    /// (batch, row) of each unmarked sequence.
+    location: Vec<(usize, usize)>,
+    /// The unmarked sequence of each marked pass.
+    sequence_of_pass: Vec<usize>,
+}
+
+impl<'a> HiddenStart<'a> {
+    fn new(unmarked_batches: &[ModelBatch], hidden: &'a [Option<Array3<f32>>], sequences: usize, sequence_of_pass: Vec<usize>) -> Self {
+        let mut location = vec![(0, 0); sequences];
+        for (b, batch) in unmarked_batches.iter().enumerate() {
+            for (r, &q) in batch.rows.iter().enumerate() {
+                location[q] = (b, r);
+            }
+        }
+        Self { hidden, location, sequence_of_pass }
+    }
+
+    /// `batch` (rows: marked passes) with the hidden state of each row's
+    /// unmarked sequence (zeros over padding).
+    fn fill(&self, batch: &ModelBatch) -> Result<ModelBatch, TaggerError> {
+        let (rows, width) = batch.input_ids.dim();
+        let missing = || TaggerError::Run("the model's first graph gave no hidden state for a marked pass".into());
+        let hidden_width = self.hidden.iter().flatten().next().ok_or_else(missing)?.dim().2;
+        let mut hidden = Array3::<f32>::zeros((rows, width, hidden_width));
+        for (r, &pass) in batch.rows.iter().enumerate() {
+            let (b, row) = self.location[self.sequence_of_pass[pass]];
+            let from = self.hidden[b].as_ref().ok_or_else(missing)?;
+            let len = batch.lengths[r].min(from.dim().1);
+            hidden.slice_mut(s![r, ..len, ..]).assign(&from.slice(s![row, ..len, ..]));
+        }
+        Ok(ModelBatch { hidden: Some(hidden), ..batch.clone() })
+    }
 }
 
 /// Each encoded sentence's windows with their rows of `probabilities` (one
@@ -311,16 +380,24 @@ fn windows_per_sentence<'p>(chunk: &PreparedChunk, probabilities: &'p [Vec<f32>]
 }
 
 /// Predicate-indexed models: the heads of every sentence from the unmarked
-/// pass, then one marked pass per head.
-fn run_marked_passes(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked: &[Vec<f32>]) -> Result<Vec<MarkedPass>, TaggerError> {
+/// pass, then one marked pass per head (on `marked_taggers` from the
+/// unmarked pass's hidden state when the model is layered, else on
+/// `taggers` with the marker in the token types).
+fn run_marked_passes(taggers: &mut [Box<dyn Tagger>], marked_taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked: &BatchResults) -> Result<Vec<MarkedPass>, TaggerError> {
+    let mut first_sequence = vec![0; chunk.encoded.len()];
+    for (q, &(s, _)) in chunk.sequences.iter().enumerate().rev() {
+        first_sequence[s] = q;
+    }
     let mut passes = Vec::new();
-    for (s, windows) in windows_per_sentence(chunk, unmarked).iter().enumerate().filter(|(_, w)| !w.is_empty()) {
+    for (s, windows) in windows_per_sentence(chunk, &unmarked.probabilities).iter().enumerate().filter(|(_, w)| !w.is_empty()) {
         let encoded = &chunk.encoded[s];
         let probs = merge_windows(encoded.len(), model.labels, windows);
         let spans: Vec<Window> = windows.iter().map(|(w, _)| *w).collect();
         for head in heads(encoded, &probs, model.labels, model.roles.relation, model.head_threshold) {
             if let Some(window) = window_for(&spans, &head.tokens) {
-                passes.push(MarkedPass { sentence: s, head, window, probabilities: Vec::new() });
+                // windows_per_sentence keeps a sentence's windows in sequence order.
+                let sequence = first_sequence[s] + spans.iter().position(|w| *w == window).unwrap_or(0);
+                passes.push(MarkedPass { sentence: s, sequence, head, window, probabilities: Vec::new() });
             }
         }
     }
@@ -334,22 +411,28 @@ fn run_marked_passes(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, ch
         }
     }
     let windows: Vec<Window> = passes.iter().map(|p| p.window).collect();
-    for (pass, probabilities) in passes.iter_mut().zip(run_batches(taggers, model, &batches, &windows)?) {
+    let marked = if marked_taggers.is_empty() {
+        run_batches(taggers, model, &batches, &windows, None)?
+    } else {
+        let start = HiddenStart::new(&chunk.batches, &unmarked.hidden, chunk.sequences.len(), passes.iter().map(|p| p.sequence).collect());
+        run_batches(marked_taggers, model, &batches, &windows, Some(&start))?
+    };
+    for (pass, probabilities) in passes.iter_mut().zip(marked.probabilities) {
         pass.probabilities = probabilities;
     }
     Ok(passes)
 }
 
-fn tag_chunks(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, rx: Receiver<Result<PreparedChunk, PipelineError>>, tx: Sender<Result<TaggedChunk, PipelineError>>) {
+fn tag_chunks(taggers: &mut [Box<dyn Tagger>], marked_taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, rx: Receiver<Result<PreparedChunk, PipelineError>>, tx: Sender<Result<TaggedChunk, PipelineError>>) {
     for item in rx {
         let result = item.and_then(|chunk| {
             let windows: Vec<Window> = chunk.sequences.iter().map(|&(_, w)| w).collect();
-            let probabilities = run_batches(taggers, model, &chunk.batches, &windows)?;
+            let unmarked = run_batches(taggers, model, &chunk.batches, &windows, None)?;
             let passes = match model.scheme {
                 Scheme::Single => Vec::new(),
-                Scheme::Predicate => run_marked_passes(taggers, model, &chunk, &probabilities)?,
+                Scheme::Predicate => run_marked_passes(taggers, marked_taggers, model, &chunk, &unmarked)?,
             };
-            Ok(TaggedChunk { chunk, probabilities, passes })
+            Ok(TaggedChunk { chunk, probabilities: unmarked.probabilities, passes })
         });
         let failed = result.is_err();
         if tx.send(result).is_err() || failed {
@@ -437,4 +520,36 @@ fn documents_of(chunk: &PreparedChunk, triples: Vec<Vec<Triple>>) -> Vec<Extract
             ExtractedDocument { document: doc.document.clone(), content_hash: doc.content_hash.clone(), sentences, sentence_count: doc.sentences.len() }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marked_batch_gets_the_hidden_rows_of_its_own_sequences_and_zeros_over_padding() {
+        // Unmarked pass: sequences 0 (len 3) and 2 (len 2) in batch 0, sequence 1 (len 4) in batch 1.
+        let b0 = ModelBatch::from_sequences(vec![2, 0], &[&[1, 2], &[1, 2, 3]], 0);
+        let b1 = ModelBatch::from_sequences(vec![1], &[&[1, 2, 3, 4]], 0);
+        // hidden[b][r, t, :] = 100 * sequence + t, width 2.
+        let hidden_of = |batch: &ModelBatch| Array3::from_shape_fn((batch.rows.len(), batch.input_ids.dim().1, 2), |(r, t, _)| (100 * batch.rows[r] + t) as f32);
+        let hidden = vec![Some(hidden_of(&b0)), Some(hidden_of(&b1))];
+        // Marked passes 0..3 mark sequences 1, 0 and 1 again.
+        let start = HiddenStart::new(&[b0, b1], &hidden, 3, vec![1, 0, 1]);
+        let marked = ModelBatch::from_sequences(vec![1, 2], &[&[1, 2, 3], &[1, 2, 3, 4]], 0);
+        let filled = start.fill(&marked).unwrap();
+        let h = filled.hidden.unwrap();
+        assert_eq!(h.dim(), (2, 4, 2));
+        assert_eq!(h.slice(s![0, .., 0]).to_vec(), vec![0.0, 1.0, 2.0, 0.0]); // sequence 0, padded
+        assert_eq!(h.slice(s![1, .., 1]).to_vec(), vec![100.0, 101.0, 102.0, 103.0]); // sequence 1
+        assert_eq!(filled.input_ids, marked.input_ids);
+    }
+
+    #[test]
+    fn a_missing_hidden_state_is_an_error_not_a_panic() {
+        let b0 = ModelBatch::from_sequences(vec![0], &[&[1, 2]], 0);
+        let hidden = vec![None];
+        let start = HiddenStart::new(std::slice::from_ref(&b0), &hidden, 1, vec![0]);
+        assert!(matches!(start.fill(&b0), Err(TaggerError::Run(_))));
+    }
 }

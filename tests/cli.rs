@@ -775,3 +775,43 @@ fn dry_run_tags_without_a_store() {
     assert!(stderr(&o).contains("1 documents tagged (dry run, nothing stored)"), "{}", stderr(&o));
     assert!(!store.join("oxigraph").exists(), "a dry run must not create a store");
 }
+
+const LAYERED_MODEL: &str = "models/kgx-minilm-layered";
+
+/// A layered model's marked passes start from the hidden state of the
+/// unmarked pass, copied row by row into each marked batch: in any batch
+/// composition and worker layout each pass must get its own sentence's rows.
+#[test]
+fn layered_marked_passes_get_their_own_sentences_hidden_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, many, own) = (dir.path().join("one"), dir.path().join("many"), dir.path().join("own"));
+    let inputs = ["samples/oie2016_dev_excerpt.txt"];
+    assert!(extract(&one, &inputs, &["--model", LAYERED_MODEL, "--threads", "1"]).status.success());
+    assert!(extract(&many, &inputs, &["--model", LAYERED_MODEL, "--threads", "3", "--max-batch", "3"]).status.success());
+    assert!(extract(&own, &inputs, &["--model", LAYERED_MODEL, "--threads", "2", "--session-threads", "2", "--max-batch", "5"]).status.success());
+    assert_same_extractions(&one, &many);
+    assert_same_extractions(&one, &own);
+    // Several triples a sentence, as from the predicate-indexed model with the marker at the input.
+    let per_sentence = select(&one, "SELECT ?s (COUNT(?x) AS ?n) WHERE { ?x a kgx:Extraction ; kgx:sentence ?s } GROUP BY ?s HAVING (COUNT(?x) > 1)");
+    assert!(per_sentence.len() >= 10, "only {} sentences with several triples", per_sentence.len());
+}
+
+#[test]
+fn layered_model_with_a_missing_or_wrong_marked_graph_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo().join(LAYERED_MODEL);
+    let model = dir.path().join("model");
+    std::fs::create_dir_all(model.join("onnx")).unwrap();
+    for f in ["model.json", "tokenizer.json", "onnx/model.onnx"] {
+        std::fs::copy(src.join(f), model.join(f)).unwrap();
+    }
+    let o = extract_with_model(dir.path(), &model);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("marked.onnx (fp32, marked graph) is missing"), "{}", stderr(&o));
+    // The first graph where the marked one belongs: it reads input_ids, not the hidden state.
+    std::fs::copy(src.join("onnx/model.onnx"), model.join("onnx/marked.onnx")).unwrap();
+    let o = extract_with_model(dir.path(), &model);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("marked graph read `hidden`"), "{}", stderr(&o));
+    assert!(!dir.path().join("store/oxigraph").exists(), "model errors must not touch the store");
+}

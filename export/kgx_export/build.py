@@ -29,7 +29,7 @@ from .card import write_card
 from .common import DATA_DIR, LABEL2ID, LABELS, MODEL_DIR, base_model_dir, load_tokenizer, \
     read_json, read_jsonl, set_threads_and_seed, write_json
 from .parity import (INT8_MAX_F1_LOSS, ParityError, batch_invariance, check_exact, check_fp16, compare, exact_parity,
-                     f1_loss_points, metrics_from_logits, padded_batches, torch_logits)
+                     f1_loss_points, finish_report, metrics_from_logits, padded_batches, torch_logits)
 from .methods import method_of
 from .train import SCHEMES, features
 
@@ -184,13 +184,7 @@ def build(model_dir: Path, base_dir: Path, dev_rows, recipes=None, rounds: int =
     if not report["int8"]["ok"]:
         report["int8"]["note"] = (f"no recipe kept the dev span F1 loss within {INT8_MAX_F1_LOSS} "
                                   "point; the file is written but cpu_default avoids it")
-    report["sizes_bytes"] = {p.name: p.stat().st_size for p in sorted(onnx_dir.glob("*.onnx"))}
-    adapter_file = model_dir / "adapter" / "adapter_model.safetensors"
-    report["sizes_bytes"][adapter_file.name] = adapter_file.stat().st_size
-    report["failures"] = failures
-    report["ok"] = not failures
-    report["build_seconds"] = round(time.time() - t0, 1)
-    write_json(model_dir / "parity.json", report)
+    finish_report(model_dir, report, failures, sorted(onnx_dir.glob("*.onnx")), t0)
     manifest_path = model_dir / "model.json"
     if manifest_path.exists() and not failures:  # never point Rust at a failed build
         manifest = read_json(manifest_path)
@@ -215,6 +209,13 @@ def main(argv=None) -> int:
         a.dev = DATA_DIR / f"dev{SCHEMES[scheme]}.jsonl"
     method = method_of(read_json(a.model_dir / "adapter" / "adapter_config.json"))
     try:
+        if "marked_files" in read_json(a.model_dir / "model.json"):
+            from . import build_layered
+
+            r = build_layered.build(a.model_dir, a.base or base_model_dir(), read_jsonl(a.dev))
+            print(json.dumps({k: r[k] for k in ("exact", "interface", "batch_invariance")}, indent=1))
+            print(f"build OK in {r['build_seconds']}s (layered, marker at layer {r['marker_layer']})")
+            return 0
         if method != "lora":
             from . import build_virtual
 

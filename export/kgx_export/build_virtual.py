@@ -26,7 +26,7 @@ from . import onnx_tools as ox
 from .bench import time_in_subprocess
 from .card_virtual import write_card
 from .common import read_json, set_threads_and_seed, write_json, load_tokenizer
-from .parity import (ParityError, batch_invariance, exact_parity, metrics_from_logits,
+from .parity import (ParityError, batch_invariance, exact_parity, finish_report, metrics_from_logits,
                      padded_batches, torch_logits)
 from .train import features
 from .virtual import bake
@@ -103,13 +103,7 @@ def build(model_dir: Path, base_dir: Path, dev_rows, rounds: int = 3, threads: i
     report["cpu_timing"] = {"threads": threads, "rounds": rounds, "seconds_per_dev_pass": secs,
                             "method": "min over passes, fresh process without torch",
                             "eligible": ["fp32"], "cpu_default": "fp32"}
-    report["sizes_bytes"] = {"model.onnx": (onnx_dir / "model.onnx").stat().st_size,
-                             "adapter_model.safetensors":
-                                 (model_dir / "adapter" / "adapter_model.safetensors").stat().st_size}
-    report["failures"] = failures
-    report["ok"] = not failures
-    report["build_seconds"] = round(time.time() - t0, 1)
-    write_json(model_dir / "parity.json", report)
+    finish_report(model_dir, report, failures, [onnx_dir / "model.onnx"], t0)
     manifest_path = model_dir / "model.json"
     if manifest_path.exists() and not failures:  # never point Rust at a failed build
         manifest = read_json(manifest_path)

@@ -1,22 +1,24 @@
-"""CaRB dev comparison: the one-triple model, the predicate-indexed model and
-the spaCy dependency-rule baselines; throughput of the two models.
+"""CaRB dev comparison: the one-triple model, the predicate-indexed models and
+the spaCy dependency-rule baselines; throughput of the models.
 
-Takes: the kgx release binary, the built models models/kgx-minilm-lora and
-models/kgx-minilm-multi, ../shared/data/carb/dev.{txt,gold.tsv} and the
+Takes: the kgx release binary, the built models models/kgx-minilm-lora,
+-multi (marker at the input) and -layered (marker at an upper layer),
+../shared/data/carb/dev.{txt,gold.tsv} and the
 baseline extractions written by `make baseline-spacy`
 (export/baselines/spacy_{root,extended}_carb_dev.tsv).
-Gives: the predicate-indexed model's head threshold, tuned on CaRB dev
+Gives: the head threshold of the model named by --model (default layered),
+tuned on CaRB dev
 (best F1 over all predictions on a grid of REL probabilities, or the most
 probable label) and written to its model.json as `head_threshold`; then
-models/kgx-minilm-multi/carb_eval.json with, per system, CaRB dev
+models/kgx-minilm-<model>/carb_eval.json with, per system, CaRB dev
 precision / recall / F1 over all predictions, the best F1 and its
 confidence threshold, the PR-curve area and the number of extractions (all
 scored by `kgx eval`, the CaRB rules of src/eval/carb.rs), plus kgx CPU
-throughput of both models (`kgx extract --dry-run`, fp32, 2 threads,
+throughput of every model (`kgx extract --dry-run`, fp32, 2 threads,
 median of --runs round-robin runs) on the 5,000-sentence sample corpus and
-on the CaRB dev sentences; then rewrites the model card (card.py), which
+on the CaRB dev sentences; then rewrites that model's card, which
 shows that file as a table.
-Run: python -m kgx_export.carb_compare [--kgx target/release/kgx] [--runs 3]
+Run: python -m kgx_export.carb_compare [--kgx target/release/kgx] [--runs 3] [--model layered]
 """
 from __future__ import annotations
 
@@ -26,15 +28,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .card import write_card
+from . import card, card_layered
 from .common import REPO, read_json, write_json
 from .compare import throughput, write_corpus
 
 CARB = REPO.parent / "shared" / "data" / "carb"
 BASELINES = {"spacy-root": "spacy_root_carb_dev.tsv", "spacy-extended": "spacy_extended_carb_dev.tsv"}
-MODELS = ("lora", "multi")
+MODELS = ("lora", "multi", "layered")
 HEAD_THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
-OUT = REPO / "models" / "kgx-minilm-multi" / "carb_eval.json"
 NUM = r"([0-9.]+)"
 
 
@@ -85,8 +86,11 @@ def main(argv=None) -> None:
     ap.add_argument("--kgx", type=Path, default=REPO / "target" / "release" / "kgx")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--model", choices=MODELS[1:], default="layered",
+                    help="the predicate-indexed model whose head threshold is tuned and whose card gets the table")
     a = ap.parse_args(argv)
-    tuning = tune_head_threshold(a.kgx, REPO / "models" / "kgx-minilm-multi")
+    model_dir = REPO / "models" / f"kgx-minilm-{a.model}"
+    tuning = tune_head_threshold(a.kgx, model_dir)
     systems = {}
     for name in MODELS:
         systems[f"kgx-minilm-{name}"] = kgx_eval(a.kgx, "--device", "cpu", "--precision", "fp32",
@@ -99,7 +103,7 @@ def main(argv=None) -> None:
         systems[name] = kgx_eval(a.kgx, "--extractions", str(path))
         print(name, systems[name]["all"])
     report = {"gold": "../shared/data/carb/dev.gold.tsv (641 sentences, 2,548 tuples)", "systems": systems,
-              "head_threshold_tuning": tuning}
+              "model": f"kgx-minilm-{a.model}", "head_threshold_tuning": tuning}
     if not a.skip_throughput:
         with tempfile.TemporaryDirectory() as tmp:
             sample = write_corpus(Path(tmp) / "sample.jsonl", 5000)
@@ -110,10 +114,11 @@ def main(argv=None) -> None:
                 "carb_dev_641": throughput(a.kgx, carb, 641, list(MODELS), a.runs, extra=["--input-format", "lines"]),
                 "command": "kgx extract -q --device cpu --precision fp32 --threads 2 --dry-run --model DIR CORPUS",
             }
-    write_json(OUT, report)
-    model_dir = OUT.parent
-    write_card(model_dir, read_json(model_dir / "train_log.json"), read_json(model_dir / "parity.json"))
-    print(f"wrote {OUT} and {model_dir / 'README.md'}")
+    out = model_dir / "carb_eval.json"
+    write_json(out, report)
+    writer = card_layered.write_card if "marked_files" in read_json(model_dir / "model.json") else card.write_card
+    writer(model_dir, read_json(model_dir / "train_log.json"), read_json(model_dir / "parity.json"))
+    print(f"wrote {out} and {model_dir / 'README.md'}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from . import card
 from .card import _mb, _metrics_table, _saved_modules
 from .common import BASE_ID, BASE_PACKAGE, MAX_TOKENS
 
@@ -138,6 +139,4 @@ def card_text(model_dir: Path, log: dict, rep: dict) -> str:
 
 
 def write_card(model_dir: Path, log: dict, rep: dict) -> Path:
-    path = model_dir / "README.md"
-    path.write_text(card_text(model_dir, log, rep), encoding="utf-8")
-    return path
+    return card.write_card(model_dir, log, rep, text_of=card_text)

@@ -75,9 +75,14 @@ def peft_config(hp: dict, base_config):
 def saved_modules(hp: dict) -> list[str]:
     """Modules trained in full beside the adapter: the classifier head, and
     for the predicate-indexed scheme the token-type embeddings that carry
-    the predicate marker (type 1 is otherwise untrained in MiniLM)."""
+    the predicate marker (type 1 is otherwise untrained in MiniLM); for the
+    layered scheme the marker embedding added at the split layer."""
     if hp.get("scheme") == "predicate":
         return ["classifier", "token_type_embeddings"]
+    if hp.get("scheme") == "layered":
+        from .layered import MARKER
+
+        return ["classifier", MARKER]
     return ["classifier"]
 
 
@@ -98,6 +103,7 @@ def trained_modules(model) -> dict[str, int]:
     for n, p in model.named_parameters():
         if p.requires_grad:
             kind = "classifier_head" if "modules_to_save" in n else n.split(".default")[0].split(".")[-1]
+            kind = "predicate_marker" if "predicate_marker" in n else kind
             kind = "prompt_encoder" if n.startswith("prompt_encoder") else kind
             out[kind] = out.get(kind, 0) + p.numel()
     return out

@@ -147,3 +147,19 @@ def check_fp16(stats: dict, minimum: float = FP16_MIN_AGREEMENT) -> None:
 def f1_loss_points(ref_metrics: dict, other_metrics: dict) -> float:
     """Drop of dev macro span F1, in points (positive = worse)."""
     return 100.0 * (ref_metrics["macro_f1"] - other_metrics["macro_f1"])
+
+
+def finish_report(model_dir, report: dict, failures: list[str], onnx_files, started: float) -> None:
+    """Sizes of the ONNX files and the adapter, failures, build time; written
+    to model_dir/parity.json."""
+    import time
+
+    from .common import write_json
+
+    report["sizes_bytes"] = {p.name: p.stat().st_size for p in onnx_files}
+    adapter_file = model_dir / "adapter" / "adapter_model.safetensors"
+    report["sizes_bytes"][adapter_file.name] = adapter_file.stat().st_size
+    report["failures"] = failures
+    report["ok"] = not failures
+    report["build_seconds"] = round(time.time() - started, 1)
+    write_json(model_dir / "parity.json", report)

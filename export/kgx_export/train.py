@@ -23,18 +23,19 @@ import random
 import time
 from pathlib import Path
 
-from . import methods
+from . import layered, methods
 from .align import encode
 from .common import (BASE_ID, DATA_DIR, IGNORE, LABEL2ID, LABELS, MAX_TOKENS, base_model_dir,
                      load_tokenizer, read_jsonl, set_threads_and_seed, write_json)
 from .metrics import evaluate, sequences_from_arrays
 
-DEFAULTS = dict(method="lora", scheme="single", epochs=5, lr=1e-3, batch_size=8, weight_decay=0.01,
+DEFAULTS = dict(method="lora", scheme="single", split_layer=layered.DEFAULT_SPLIT_LAYER, epochs=5, lr=1e-3, batch_size=8, weight_decay=0.01,
                 warmup=0.06, r=16, alpha=32, dropout=0.1, seed=13, threads=2,
                 target_modules=["query", "key", "value", "dense"])
 
-# Labelling scheme -> data file suffix.
-SCHEMES = {"single": "", "predicate": ".predicate"}
+# Labelling scheme -> data file suffix. "layered" is the predicate-indexed
+# scheme with the marker at layer `split_layer` (see layered.py).
+SCHEMES = {"single": "", "predicate": ".predicate", "layered": ".predicate"}
 
 
 def method_hp(method: str, overrides: dict | None = None) -> dict:
@@ -45,6 +46,8 @@ def method_hp(method: str, overrides: dict | None = None) -> dict:
         for k in ("r", "alpha", "dropout", "target_modules"):
             hp.pop(k)
     hp.update({k: v for k, v in (overrides or {}).items() if k in hp})
+    if hp["scheme"] != "layered":
+        hp.pop("split_layer")
     return hp
 
 
@@ -83,6 +86,8 @@ def make_model(base_dir: Path, hp: dict):
     base = AutoModelForTokenClassification.from_pretrained(
         str(base_dir), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
         label2id=LABEL2ID, attn_implementation="eager")
+    if hp.get("scheme") == "layered":
+        layered.add_marker(base)
     base_params = sum(p.numel() for p in base.parameters())
     model = get_peft_model(base, methods.peft_config(hp, base.config))
     model.kgx_base_params = base_params
@@ -100,7 +105,28 @@ def param_counts(model) -> dict:
             "trainable_by_kind": methods.trained_modules(model)}
 
 
-def predict_eval(model, feats: list[dict], batch_size: int = 64) -> dict:
+def batch_logits(model, b: dict, hp: dict):
+    """Logits of a padded batch (labels ignored): the layered scheme runs
+    layered.layered_logits, the others the model's own forward."""
+    if hp.get("scheme") == "layered":
+        return layered.layered_logits(model, b["input_ids"], b["attention_mask"], b["token_type_ids"],
+                                      hp["split_layer"])
+    inputs = {k: v for k, v in b.items() if k != "labels"}
+    return methods.real_logits(model, model(**inputs).logits)
+
+
+def batch_loss(model, b: dict, hp: dict):
+    """Token cross-entropy of a training batch (labels -100 ignored)."""
+    import torch
+
+    if hp.get("scheme") != "layered":
+        return model(**methods.train_batch(model, b)).loss
+    logits = batch_logits(model, b, hp)
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), b["labels"].reshape(-1),
+                                             ignore_index=IGNORE)
+
+
+def predict_eval(model, feats: list[dict], hp: dict, batch_size: int = 64) -> dict:
     """Dev metrics of `model` (eval mode, batched with padding)."""
     import torch
 
@@ -110,7 +136,7 @@ def predict_eval(model, feats: list[dict], batch_size: int = 64) -> dict:
         for group in batches(feats, batch_size):
             b = pad_batch(group)
             labels = b.pop("labels")
-            logits = methods.real_logits(model, model(**b).logits)
+            logits = batch_logits(model, b, hp)
             p, g = sequences_from_arrays(logits.argmax(-1).tolist(), labels.tolist())
             preds += p
             golds += g
@@ -128,9 +154,12 @@ def save_adapter(model, out: Path) -> None:
 
 
 def write_manifest(out: Path, tokenizer, base: str = BASE_ID, cpu_default: str = "fp32",
-                   method: str = "lora", scheme: str = "single") -> None:
+                   method: str = "lora", scheme: str = "single", split_layer: int | None = None) -> None:
     """tokenizer.json, labels.json and model.json beside the adapter. Prefix
-    and prompt models ship one fp32 ONNX file (virtual tokens baked in)."""
+    and prompt models ship one fp32 ONNX file (virtual tokens baked in).
+    Layered models (scheme "layered", see layered.py) are predicate-indexed
+    models with two graphs: `files` runs the unmarked pass and gives h_k,
+    `marked_files` runs the marked passes from h_k."""
     tokenizer.save(str(out / "tokenizer.json"))
     write_json(out / "labels.json", LABELS)
     files = {"fp32": "onnx/model.onnx", "fp32_opt": "onnx/model.opt.onnx",
@@ -146,6 +175,10 @@ def write_manifest(out: Path, tokenizer, base: str = BASE_ID, cpu_default: str =
     }
     if method != "lora":
         manifest["method"] = method
+    if scheme == "layered":
+        manifest.update(scheme="predicate", files={"fp32": "onnx/model.onnx"},
+                        marked_files={"fp32": "onnx/marked.onnx"}, marker_layer=split_layer,
+                        gpu_default="fp32")
     old = out / "model.json"
     if old.exists():  # keep a cpu_default chosen by an earlier build
         manifest["cpu_default"] = json.loads(old.read_text()).get("cpu_default", cpu_default)
@@ -178,7 +211,7 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
         model.train()
         te, total, n = time.time(), 0.0, 0
         for group in batches(tr, hp["batch_size"], rng):
-            loss = model(**methods.train_batch(model, pad_batch(group))).loss
+            loss = batch_loss(model, pad_batch(group), hp)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -186,7 +219,7 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
             opt.zero_grad()
             total, n = total + loss.item(), n + 1
         train_s = time.time() - te
-        dev = predict_eval(model, dv)
+        dev = predict_eval(model, dv, hp)
         ep = {"epoch": epoch, "train_loss": total / n, "train_seconds": round(train_s, 1),
               "eval_seconds": round(time.time() - te - train_s, 1), "dev": dev}
         record["epochs"].append(ep)
@@ -198,7 +231,8 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
             save_adapter(model, out / "adapter")
     record["wall_seconds"] = round(time.time() - t0, 1)
     record["torch_version"] = torch.__version__
-    write_manifest(out, tok, record["base"], method=hp["method"], scheme=hp["scheme"])
+    write_manifest(out, tok, record["base"], method=hp["method"], scheme=hp["scheme"],
+                   split_layer=hp.get("split_layer"))
     write_json(out / "train_log.json", record)
     return record
 
@@ -216,6 +250,8 @@ def main(argv=None) -> None:
         ap.add_argument(f"--{k.replace('_', '-')}", type=int, default=None)
     for k in ("lr", "head_lr", "weight_decay", "warmup", "dropout"):
         ap.add_argument(f"--{k.replace('_', '-')}", type=float, default=None)
+    ap.add_argument("--split-layer", type=int, default=None,
+                    help="layered scheme: encoder layers run once before the marker is added")
     ap.add_argument("--limit", type=int, default=0, help="use only N train sentences (smoke runs)")
     a = ap.parse_args(argv)
     hp = method_hp(a.method, {k: v for k, v in vars(a).items() if v is not None})

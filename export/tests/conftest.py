@@ -53,3 +53,18 @@ def tiny_base_dir(tmp_path_factory):
                      max_position_embeddings=64, pad_token_id=0)
     BertModel(cfg).save_pretrained(str(d))
     return d
+
+
+def corrupted_copy(src: Path, dst: Path) -> Path:
+    """`src` ONNX file with a tenth of its largest weight shifted by 0.05, saved as `dst`."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(src))
+    init = max(model.graph.initializer, key=lambda t: np.prod(t.dims))
+    arr = numpy_helper.to_array(init).copy()
+    arr.flat[: arr.size // 10] += 0.05
+    init.CopyFrom(numpy_helper.from_array(arr, init.name))
+    onnx.save(model, str(dst))
+    return dst

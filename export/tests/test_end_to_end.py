@@ -7,10 +7,9 @@ and that a deliberately corrupted fp32 ONNX file FAILS the parity check.
 import json
 import random
 
-import numpy as np
 import onnx
 import pytest
-from onnx import numpy_helper
+from conftest import corrupted_copy
 
 from kgx_export import onnx_tools as ox
 from kgx_export.build import build, check_onnx_fp32, load_peft
@@ -83,12 +82,6 @@ def test_corrupted_onnx_fails_parity(built, tiny_base_dir, tmp_path):
     padded = padded_batches(features(dev, load_tokenizer(out / "tokenizer.json")))
     ref = torch_logits(load_peft(tiny_base_dir, out / "adapter"), padded)
     check_onnx_fp32(out / "onnx" / "model.onnx", ref, padded)  # the real file passes
-    model = onnx.load(str(out / "onnx" / "model.onnx"))
-    init = max(model.graph.initializer, key=lambda t: np.prod(t.dims))
-    arr = numpy_helper.to_array(init).copy()
-    arr.flat[: arr.size // 10] += 0.05
-    init.CopyFrom(numpy_helper.from_array(arr, init.name))
-    bad = tmp_path / "corrupted.onnx"
-    onnx.save(model, str(bad))
+    bad = corrupted_copy(out / "onnx" / "model.onnx", tmp_path / "corrupted.onnx")
     with pytest.raises(ParityError):
         check_onnx_fp32(bad, ref, padded)

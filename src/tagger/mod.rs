@@ -1,6 +1,7 @@
 //! Tag stage: padded batches -> per-token label logits, behind [`Tagger`].
 //!
-//! Takes: a [`ModelBatch`]. Gives: logits `[rows, width, labels]` as f32.
+//! Takes: a [`ModelBatch`]. Gives: logits `[rows, width, labels]` as f32
+//! (and the hidden state of a layered model's first graph, see [`TaggerOutput`]).
 //! The ONNX Runtime implementation lives in [`onnx`]; [`runtime`] finds and
 //! loads the ONNX Runtime library and builds sessions (providers, threads,
 //! optimisation level) in one place.
@@ -41,10 +42,20 @@ pub enum TaggerError {
     Run(String),
 }
 
+/// What a model gives for a batch.
+#[derive(Debug)]
+pub struct TaggerOutput {
+    /// Logits `[rows, width, labels]`.
+    pub logits: ndarray::Array3<f32>,
+    /// The first graph of a layered model also gives its hidden state
+    /// `[rows, width, hidden width]`, which its marked passes start from.
+    pub hidden: Option<ndarray::Array3<f32>>,
+}
+
 /// A model that tags token sequences.
 pub trait Tagger: Send {
-    /// Logits `[rows, width, labels]` for a batch.
-    fn tag(&mut self, batch: &ModelBatch) -> Result<ndarray::Array3<f32>, TaggerError>;
+    /// Logits (and a layered model's hidden state) for a batch.
+    fn tag(&mut self, batch: &ModelBatch) -> Result<TaggerOutput, TaggerError>;
     /// The execution provider that runs the model, e.g. `CPUExecutionProvider`.
     fn provider(&self) -> &str;
 }

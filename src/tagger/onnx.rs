@@ -2,8 +2,12 @@
 //!
 //! Takes: an ONNX token classifier whose inputs are probed from the session
 //! (`input_ids`, and `attention_mask` / `token_type_ids` when the model has
-//! them; all int64) and whose output is `logits` `[batch, seq, labels]`
-//! (f32, or f16 from half-precision exports). Gives: f32 logits.
+//! them; all int64; the marked graph of a layered model reads `hidden`,
+//! f32 `[batch, seq, width]`, instead of `input_ids`) and whose output is
+//! `logits` `[batch, seq, labels]` (f32, or f16 from half-precision
+//! exports), plus `hidden` (f32 `[batch, seq, width]`) where the graph is
+//! the first of a layered model. Gives: f32 logits, and the hidden state
+//! where the model has it.
 //! Invariants: a model with other inputs, another output layout or another
 //! label count than the manifest is refused at load time, not at run time.
 //! Clones of a tagger share its session and run at once (CPU workers side
@@ -22,7 +26,7 @@ use ort::value::{PrimitiveTensorElementType, TensorElementType, TensorRef, Tenso
 use ort::AsPointer;
 
 use super::runtime::{build_session, SessionOptions};
-use super::{Tagger, TaggerError};
+use super::{Tagger, TaggerError, TaggerOutput};
 use crate::batch::ModelBatch;
 
 /// A tagger on an ONNX Runtime session; clones share the session (and its
@@ -36,6 +40,8 @@ struct LoadedSession {
     /// The inputs the model reads, in the order `tag` feeds them.
     inputs: Vec<ModelInput>,
     output_name: CString,
+    /// Layered models' first graph: the `hidden` output and its width.
+    hidden_output: Option<(CString, usize)>,
     /// The logits are f16 (half-precision exports), else f32.
     half_output: bool,
     labels: usize,
@@ -47,24 +53,33 @@ enum ModelInput {
     InputIds,
     AttentionMask,
     TokenTypeIds,
+    /// The hidden state a layered model's marked graph starts from (f32).
+    Hidden,
 }
 
 impl ModelInput {
-    const ALL: [ModelInput; 3] = [ModelInput::InputIds, ModelInput::AttentionMask, ModelInput::TokenTypeIds];
+    const ALL: [ModelInput; 4] = [ModelInput::InputIds, ModelInput::AttentionMask, ModelInput::TokenTypeIds, ModelInput::Hidden];
 
     fn name(self) -> &'static std::ffi::CStr {
         match self {
             ModelInput::InputIds => c"input_ids",
             ModelInput::AttentionMask => c"attention_mask",
             ModelInput::TokenTypeIds => c"token_type_ids",
+            ModelInput::Hidden => c"hidden",
         }
     }
 
-    fn of(self, batch: &ModelBatch) -> &ndarray::Array2<i64> {
+    fn element_type(self) -> TensorElementType {
+        if self == ModelInput::Hidden { TensorElementType::Float32 } else { TensorElementType::Int64 }
+    }
+
+    /// The batch array an int64 input reads.
+    fn ids(self, batch: &ModelBatch) -> Option<&ndarray::Array2<i64>> {
         match self {
-            ModelInput::InputIds => &batch.input_ids,
-            ModelInput::AttentionMask => &batch.attention_mask,
-            ModelInput::TokenTypeIds => &batch.token_type_ids,
+            ModelInput::InputIds => Some(&batch.input_ids),
+            ModelInput::AttentionMask => Some(&batch.attention_mask),
+            ModelInput::TokenTypeIds => Some(&batch.token_type_ids),
+            ModelInput::Hidden => None,
         }
     }
 }
@@ -75,6 +90,16 @@ impl OnnxTagger {
         self.0.inputs.contains(&ModelInput::TokenTypeIds)
     }
 
+    /// Whether the model starts from a layered model's hidden state (its marked graph).
+    pub fn reads_hidden(&self) -> bool {
+        self.0.inputs.contains(&ModelInput::Hidden)
+    }
+
+    /// Whether the model also gives its hidden state (a layered model's first graph).
+    pub fn gives_hidden(&self) -> bool {
+        self.0.hidden_output.is_some()
+    }
+
     /// Loads `model` and checks its interface against `labels` outputs.
     pub fn load(model: &Path, labels: usize, opts: &SessionOptions) -> Result<Self, TaggerError> {
         let (session, provider) = build_session(model, opts)?;
@@ -82,16 +107,16 @@ impl OnnxTagger {
         let mut names = Vec::new();
         for input in session.inputs() {
             let name = input.name().to_string();
-            if !ModelInput::ALL.iter().any(|i| i.name().to_bytes() == name.as_bytes()) {
-                return Err(interface(format!("unexpected input {name:?} (kgx feeds input_ids, attention_mask, token_type_ids)")));
-            }
-            if input.dtype().tensor_type() != Some(TensorElementType::Int64) {
-                return Err(interface(format!("input {name:?} must be int64, is {:?}", input.dtype())));
+            let Some(known) = ModelInput::ALL.into_iter().find(|i| i.name().to_bytes() == name.as_bytes()) else {
+                return Err(interface(format!("unexpected input {name:?} (kgx feeds input_ids, attention_mask, token_type_ids, or hidden)")));
+            };
+            if input.dtype().tensor_type() != Some(known.element_type()) {
+                return Err(interface(format!("input {name:?} must be {:?}, is {:?}", known.element_type(), input.dtype())));
             }
             names.push(name);
         }
-        if !names.iter().any(|n| n == "input_ids") {
-            return Err(interface(format!("no input_ids input (inputs: {names:?})")));
+        if !names.iter().any(|n| n == "input_ids" || n == "hidden") {
+            return Err(interface(format!("no input_ids or hidden input (inputs: {names:?})")));
         }
         let output = session
             .outputs()
@@ -112,27 +137,52 @@ impl OnnxTagger {
             return Err(interface(format!("output has {} labels, the model manifest lists {labels}", shape[2])));
         }
         let output_name = CString::new(output.name()).map_err(|_| interface(format!("output name {:?} holds a NUL byte", output.name())))?;
+        let hidden_output = match session.outputs().iter().find(|o| o.name() == "hidden" && o.name() != output.name()) {
+            None => None,
+            Some(h) => {
+                let shape = h.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
+                if h.dtype().tensor_type() != Some(TensorElementType::Float32) || shape.len() != 3 || shape[2] <= 0 {
+                    return Err(interface(format!("output \"hidden\" must be float32 [batch, seq, width] with a fixed width, is {:?}", h.dtype())));
+                }
+                Some((c"hidden".to_owned(), shape[2] as usize))
+            }
+        };
         let inputs = ModelInput::ALL.into_iter().filter(|i| names.iter().any(|n| n.as_bytes() == i.name().to_bytes())).collect();
-        Ok(Self(Arc::new(LoadedSession { session, inputs, output_name, half_output, labels, provider })))
+        Ok(Self(Arc::new(LoadedSession { session, inputs, output_name, hidden_output, half_output, labels, provider })))
     }
 
-    /// Runs the session on `batch` into `logits` (shaped `[rows, width, labels]`).
-    fn run_into<T: PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static>(&self, batch: &ModelBatch, logits: &mut Array3<T>) -> Result<(), TaggerError> {
+    /// Runs the session on `batch` into `logits` (shaped `[rows, width,
+    /// labels]`) and, where the model gives it, `hidden` (`[rows, width,
+    /// hidden width]`).
+    fn run_into<T: PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static>(&self, batch: &ModelBatch, logits: &mut Array3<T>, hidden: Option<&mut Array3<f32>>) -> Result<(), TaggerError> {
         let run_err = |e: ort::Error| TaggerError::Run(e.to_string());
         let model = &*self.0;
-        let values = model.inputs.iter().map(|i| TensorRef::from_array_view(i.of(batch))).collect::<Result<Vec<_>, _>>().map_err(run_err)?;
-        let value_ptrs: Vec<*const ort::sys::OrtValue> = values.iter().map(|v| v.ptr()).collect();
+        let ids = model.inputs.iter().filter_map(|i| i.ids(batch)).map(|a| TensorRef::from_array_view(a)).collect::<Result<Vec<_>, _>>().map_err(run_err)?;
+        let hidden_in = match (model.inputs.contains(&ModelInput::Hidden), &batch.hidden) {
+            (false, _) => None,
+            (true, Some(h)) => Some(TensorRef::from_array_view(h).map_err(run_err)?),
+            (true, None) => return Err(TaggerError::Run("the model reads a hidden state, which the batch lacks".into())),
+        };
+        let mut ids_ptrs = ids.iter().map(|v| v.ptr());
+        let value_ptrs: Vec<*const ort::sys::OrtValue> =
+            model.inputs.iter().filter_map(|i| if *i == ModelInput::Hidden { hidden_in.as_ref().map(|h| h.ptr()) } else { ids_ptrs.next() }).collect();
         let names: Vec<*const std::ffi::c_char> = model.inputs.iter().map(|i| i.name().as_ptr()).collect();
-        let output = TensorRefMut::from_array_view_mut(logits.view_mut()).map_err(run_err)?;
-        let mut outputs = [output.ptr().cast_mut()];
+        let logits_out = TensorRefMut::from_array_view_mut(logits.view_mut()).map_err(run_err)?;
+        let hidden_out = hidden.map(|h| TensorRefMut::from_array_view_mut(h.view_mut())).transpose().map_err(run_err)?;
+        let mut outputs = vec![logits_out.ptr().cast_mut()];
+        let mut output_names = vec![model.output_name.as_ptr()];
+        if let (Some(out), Some((name, _))) = (&hidden_out, &model.hidden_output) {
+            outputs.push(out.ptr().cast_mut());
+            output_names.push(name.as_ptr());
+        }
         // SAFETY: the session, the input values (views of the batch's
-        // arrays, alive for this call) and the output value (a view of
-        // `logits`, shaped for this batch's logits) are valid for the call.
-        // ONNX Runtime documents `Run` as safe to call from several threads
-        // on one session; it writes the logits into the given output value
-        // (and fails if the model's output has another shape).
+        // arrays, alive for this call) and the output values (views of
+        // `logits` and `hidden`, shaped for this batch) are valid for the
+        // call. ONNX Runtime documents `Run` as safe to call from several
+        // threads on one session; it writes into the given output values
+        // (and fails if the model's outputs have other shapes).
         let status = unsafe {
-            (ort::api().Run)(model.session.ptr().cast_mut(), std::ptr::null(), names.as_ptr(), value_ptrs.as_ptr(), value_ptrs.len(), &model.output_name.as_ptr(), 1, outputs.as_mut_ptr())
+            (ort::api().Run)(model.session.ptr().cast_mut(), std::ptr::null(), names.as_ptr(), value_ptrs.as_ptr(), value_ptrs.len(), output_names.as_ptr(), outputs.len(), outputs.as_mut_ptr())
         };
         // SAFETY: `status` comes straight from the C API call above.
         unsafe { ort::Error::result_from_status(status) }.map_err(run_err)
@@ -140,18 +190,20 @@ impl OnnxTagger {
 }
 
 impl Tagger for OnnxTagger {
-    fn tag(&mut self, batch: &ModelBatch) -> Result<Array3<f32>, TaggerError> {
+    fn tag(&mut self, batch: &ModelBatch) -> Result<TaggerOutput, TaggerError> {
         let (rows, width) = batch.input_ids.dim();
         let shape = (rows, width, self.0.labels);
-        if self.0.half_output {
+        let mut hidden = self.0.hidden_output.as_ref().map(|(_, w)| Array3::<f32>::zeros((rows, width, *w)));
+        let logits = if self.0.half_output {
             let mut logits = Array3::from_elem(shape, half::f16::ZERO);
-            self.run_into(batch, &mut logits)?;
-            Ok(logits.mapv(f32::from))
+            self.run_into(batch, &mut logits, hidden.as_mut())?;
+            logits.mapv(f32::from)
         } else {
             let mut logits = Array3::<f32>::zeros(shape);
-            self.run_into(batch, &mut logits)?;
-            Ok(logits)
-        }
+            self.run_into(batch, &mut logits, hidden.as_mut())?;
+            logits
+        };
+        Ok(TaggerOutput { logits, hidden })
     }
 
     fn provider(&self) -> &str {
