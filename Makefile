@@ -47,7 +47,7 @@ train-multi:
 
 ## train-layered: LoRA fine-tune of the layered predicate-indexed model (marker at layer 4) -> models/kgx-minilm-layered/adapter
 train-layered:
-	$(PYENV) $(PY) -m kgx_export.train --scheme layered --epochs 6 --out models/kgx-minilm-layered
+	$(PYENV) $(PY) -m kgx_export.train --scheme layered --epochs 8 --out models/kgx-minilm-layered
 
 ## train: LoRA fine-tune on export/data/train.jsonl -> $(MODEL_DIR)/adapter
 train:

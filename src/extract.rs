@@ -30,7 +30,7 @@ use crate::tagger::runtime::SessionOptions;
 use crate::tagger::{Device, Tagger, TaggerError};
 
 /// The shipped model, relative to the repository.
-pub const DEFAULT_MODEL: &str = "models/kgx-minilm-multi";
+pub const DEFAULT_MODEL: &str = "models/kgx-minilm-layered";
 
 /// How a run ended.
 #[derive(Debug)]

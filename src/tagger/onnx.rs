@@ -157,7 +157,7 @@ impl OnnxTagger {
     fn run_into<T: PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static>(&self, batch: &ModelBatch, logits: &mut Array3<T>, hidden: Option<&mut Array3<f32>>) -> Result<(), TaggerError> {
         let run_err = |e: ort::Error| TaggerError::Run(e.to_string());
         let model = &*self.0;
-        let ids = model.inputs.iter().filter_map(|i| i.ids(batch)).map(|a| TensorRef::from_array_view(a)).collect::<Result<Vec<_>, _>>().map_err(run_err)?;
+        let ids = model.inputs.iter().filter_map(|i| i.ids(batch)).map(TensorRef::from_array_view).collect::<Result<Vec<_>, _>>().map_err(run_err)?;
         let hidden_in = match (model.inputs.contains(&ModelInput::Hidden), &batch.hidden) {
             (false, _) => None,
             (true, Some(h)) => Some(TensorRef::from_array_view(h).map_err(run_err)?),
