@@ -81,8 +81,6 @@ struct RawManifest {
     files: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     marked_files: Option<std::collections::BTreeMap<String, String>>,
-    #[serde(default)]
-    marker_layer: Option<usize>,
     cpu_default: String,
     gpu_default: String,
 }
@@ -103,8 +101,6 @@ pub struct ModelManifest {
     /// Longest input the model accepts, special tokens included.
     pub max_tokens: usize,
     pub tokenizer: PathBuf,
-    /// Layered models: the encoder layer the predicate marker is added at.
-    pub marker_layer: Option<usize>,
     files: std::collections::BTreeMap<String, String>,
     marked_files: Option<std::collections::BTreeMap<String, String>>,
     cpu_default: String,
@@ -147,7 +143,6 @@ impl ModelManifest {
             labels: raw.labels,
             max_tokens: raw.max_tokens,
             tokenizer,
-            marker_layer: raw.marker_layer,
             files: raw.files,
             marked_files: raw.marked_files,
             cpu_default: raw.cpu_default,

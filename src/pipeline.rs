@@ -335,6 +335,8 @@ fn run_batches(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, batches:
 struct HiddenStart<'a> {
     /// Each unmarked batch's hidden state.
     hidden: &'a [Option<Array3<f32>>],
+    /// Its width (None: the first graph gave no hidden state).
+    width: Option<usize>,
     /// (batch, row) of each unmarked sequence.
     location: Vec<(usize, usize)>,
     /// The unmarked sequence of each marked pass.
@@ -349,7 +351,8 @@ impl<'a> HiddenStart<'a> {
                 location[q] = (b, r);
             }
         }
-        Self { hidden, location, sequence_of_pass }
+        let width = hidden.iter().flatten().next().map(|h| h.dim().2);
+        Self { hidden, width, location, sequence_of_pass }
     }
 
     /// `batch` (rows: marked passes) with the hidden state of each row's
@@ -357,7 +360,7 @@ impl<'a> HiddenStart<'a> {
     fn fill(&self, batch: &ModelBatch) -> Result<ModelBatch, TaggerError> {
         let (rows, width) = batch.input_ids.dim();
         let missing = || TaggerError::Run("the model's first graph gave no hidden state for a marked pass".into());
-        let hidden_width = self.hidden.iter().flatten().next().ok_or_else(missing)?.dim().2;
+        let hidden_width = self.width.ok_or_else(missing)?;
         let mut hidden = Array3::<f32>::zeros((rows, width, hidden_width));
         for (r, &pass) in batch.rows.iter().enumerate() {
             let (b, row) = self.location[self.sequence_of_pass[pass]];

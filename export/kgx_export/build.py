@@ -26,23 +26,20 @@ from pathlib import Path
 from . import onnx_tools as ox
 from .bench import time_in_subprocess
 from .card import write_card
-from .common import DATA_DIR, LABEL2ID, LABELS, MODEL_DIR, base_model_dir, load_tokenizer, \
+from .common import DATA_DIR, MODEL_DIR, base_model_dir, load_tokenizer, \
     read_json, read_jsonl, set_threads_and_seed, write_json
 from .parity import (INT8_MAX_F1_LOSS, ParityError, batch_invariance, check_exact, check_fp16, compare, exact_parity,
                      f1_loss_points, finish_report, metrics_from_logits, padded_batches, torch_logits)
 from .methods import method_of
-from .train import SCHEMES, features
+from .train import SCHEMES, base_classifier, features
 
 
-def load_peft(base_dir: Path, adapter_dir: Path):
-    """Base token classifier (eager attention) + trained adapter, eval mode."""
+def load_peft(base_dir: Path, adapter_dir: Path, marker: bool = False):
+    """Base token classifier (eager attention; with `marker`, the layered
+    scheme's marker embedding) + trained adapter, eval mode."""
     from peft import PeftModel
-    from transformers import AutoModelForTokenClassification
 
-    base = AutoModelForTokenClassification.from_pretrained(
-        str(base_dir), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-        label2id=LABEL2ID, attn_implementation="eager")
-    return PeftModel.from_pretrained(base, str(adapter_dir)).eval()
+    return PeftModel.from_pretrained(base_classifier(base_dir, marker), str(adapter_dir)).eval()
 
 
 def check_onnx_fp32(path: Path, ref_logits, padded, threads: int = 2):

@@ -23,22 +23,12 @@ from pathlib import Path
 
 from . import layered
 from .card_layered import write_card
-from .common import LABEL2ID, LABELS, load_tokenizer, read_json, set_threads_and_seed
+from .build import load_peft
+from .common import LABELS, load_tokenizer, read_json, set_threads_and_seed
 from .onnx_tools import session
-from .parity import ParityError, batch_invariance, exact_parity, finish_report, metrics_from_logits, padded_batches
+from .parity import (ParityError, batch_invariance, exact_parity, finish_report, metrics_from_logits, padded_batches,
+                     torch_logits)
 from .train import features
-
-
-def load_layered_peft(base_dir: Path, adapter_dir: Path):
-    """Base token classifier with the marker embedding + trained adapter, eval mode."""
-    from peft import PeftModel
-    from transformers import AutoModelForTokenClassification
-
-    base = AutoModelForTokenClassification.from_pretrained(
-        str(base_dir), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-        label2id=LABEL2ID, attn_implementation="eager")
-    layered.add_marker(base)
-    return PeftModel.from_pretrained(base, str(adapter_dir)).eval()
 
 
 def check_interface(encoder, marked, labels: int = len(LABELS)) -> dict:
@@ -83,10 +73,10 @@ def build(model_dir: Path, base_dir: Path, dev_rows, threads: int = 2, log=print
               "bounds": {"exact_max_abs_diff": 1e-4, "exact_argmax_agreement": 1.0}}
     failures = []
 
-    peft = load_layered_peft(base_dir, model_dir / "adapter")
-    la = layered.torch_layered_logits(peft, padded, k)
+    peft = load_peft(base_dir, model_dir / "adapter", marker=True)
+    la = torch_logits(peft, padded, layered.forward(k))
     merged = peft.merge_and_unload().eval()
-    lb = layered.torch_layered_logits(merged, padded, k)
+    lb = torch_logits(merged, padded, layered.forward(k))
     encoder_path, marked_path = layered.export_graphs(merged, onnx_dir, k)
     encoder, marked = session(encoder_path, threads), session(marked_path, threads)
     lc = layered.ort_layered_logits(encoder, marked, padded)

@@ -128,18 +128,10 @@ def export_graphs(model, onnx_dir: Path, split_layer: int, opset: int = 17) -> t
     return paths
 
 
-def torch_layered_logits(model, padded: list[dict], split_layer: int) -> list[np.ndarray]:
-    """`layered_logits` of a torch model for each padded numpy batch."""
-    import torch
-
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for b in padded:
-            t = {k: torch.from_numpy(b[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
-            out.append(layered_logits(model, t["input_ids"], t["attention_mask"], t["token_type_ids"],
-                                      split_layer).float().numpy())
-    return out
+def forward(split_layer: int):
+    """`layered_logits` as a forward for parity.torch_logits."""
+    return lambda model, input_ids, attention_mask, token_type_ids: layered_logits(
+        model, input_ids, attention_mask, token_type_ids, split_layer)
 
 
 def ort_layered_logits(encoder, marked, padded: list[dict]) -> list[np.ndarray]:

@@ -41,16 +41,19 @@ def padded_batches(feats: list[dict], batch_size: int = 32) -> list[dict]:
     return out
 
 
-def torch_logits(model, padded: list[dict]) -> list[np.ndarray]:
-    """Logits of a torch model (eval mode, no grad) for each batch."""
+def torch_logits(model, padded: list[dict], forward=None) -> list[np.ndarray]:
+    """Logits of a torch model (eval mode, no grad) for each batch, from
+    `forward(model, input_ids=..., attention_mask=..., token_type_ids=...)`
+    (default: the model's own forward, virtual positions dropped)."""
     import torch
 
+    forward = forward or (lambda m, **t: real_logits(m, m(**t).logits))
     model.eval()
     out = []
     with torch.no_grad():
         for b in padded:
             t = {k: torch.from_numpy(b[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
-            out.append(real_logits(model, model(**t).logits).float().numpy())
+            out.append(forward(model, **t).float().numpy())
     return out
 
 

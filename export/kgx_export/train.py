@@ -78,16 +78,24 @@ def batches(feats: list[dict], size: int, rng: random.Random | None = None):
     return [[feats[i] for i in g] for g in groups]
 
 
-def make_model(base_dir: Path, hp: dict):
-    """Base token classifier wrapped in a PEFT model for `hp['method']`."""
-    from peft import get_peft_model
+def base_classifier(base_dir: Path, marker: bool = False):
+    """The base encoder as an O/SRC/REL/TGT token classifier (eager
+    attention); with `marker`, plus the layered scheme's marker embedding."""
     from transformers import AutoModelForTokenClassification
 
     base = AutoModelForTokenClassification.from_pretrained(
         str(base_dir), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
         label2id=LABEL2ID, attn_implementation="eager")
-    if hp.get("scheme") == "layered":
+    if marker:
         layered.add_marker(base)
+    return base
+
+
+def make_model(base_dir: Path, hp: dict):
+    """Base token classifier wrapped in a PEFT model for `hp['method']`."""
+    from peft import get_peft_model
+
+    base = base_classifier(base_dir, marker=hp.get("scheme") == "layered")
     base_params = sum(p.numel() for p in base.parameters())
     model = get_peft_model(base, methods.peft_config(hp, base.config))
     model.kgx_base_params = base_params

@@ -10,10 +10,11 @@ import torch
 from conftest import corrupted_copy
 
 from kgx_export import layered
-from kgx_export.build_layered import build, load_layered_peft
+from kgx_export.build import load_peft
+from kgx_export.build_layered import build
 from kgx_export.common import load_tokenizer
 from kgx_export.onnx_tools import session
-from kgx_export.parity import ParityError, check_exact, compare, padded_batches
+from kgx_export.parity import ParityError, check_exact, compare, padded_batches, torch_logits
 from kgx_export.train import features, method_hp, train
 
 SUBJ = ["the cat", "bob", "alice", "he"]
@@ -73,7 +74,7 @@ def test_two_graphs_pass_parity_with_the_peft_model(built):
 
 def test_the_marker_changes_the_tags_and_only_where_it_is_set(built, tiny_base_dir):
     out, dev, _, _ = built
-    model = load_layered_peft(tiny_base_dir, out / "adapter")
+    model = load_peft(tiny_base_dir, out / "adapter", marker=True)
     b = padded_batches(features(dev[:3], load_tokenizer(out / "tokenizer.json")))[0]
     t = {k: torch.from_numpy(b[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
     with torch.no_grad():
@@ -89,7 +90,7 @@ def test_the_marker_changes_the_tags_and_only_where_it_is_set(built, tiny_base_d
 def test_corrupted_marked_graph_fails_parity(built, tiny_base_dir, tmp_path):
     out, dev, _, _ = built
     padded = padded_batches(features(dev, load_tokenizer(out / "tokenizer.json")))
-    ref = layered.torch_layered_logits(load_layered_peft(tiny_base_dir, out / "adapter"), padded, 1)
+    ref = torch_logits(load_peft(tiny_base_dir, out / "adapter", marker=True), padded, layered.forward(1))
     encoder = session(out / "onnx" / "model.onnx")
     check_exact("real files", compare(ref, layered.ort_layered_logits(encoder, session(out / "onnx" / "marked.onnx"),
                                                                        padded), padded))

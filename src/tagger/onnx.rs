@@ -40,13 +40,16 @@ struct LoadedSession {
     /// The inputs the model reads, in the order `tag` feeds them.
     inputs: Vec<ModelInput>,
     output_name: CString,
-    /// Layered models' first graph: the `hidden` output and its width.
-    hidden_output: Option<(CString, usize)>,
+    /// Layered models' first graph: the width of its `hidden` output.
+    hidden_width: Option<usize>,
     /// The logits are f16 (half-precision exports), else f32.
     half_output: bool,
     labels: usize,
     provider: String,
 }
+
+/// A layered model's hidden state: the first graph's second output and the marked graph's input.
+const HIDDEN: &std::ffi::CStr = c"hidden";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ModelInput {
@@ -65,7 +68,7 @@ impl ModelInput {
             ModelInput::InputIds => c"input_ids",
             ModelInput::AttentionMask => c"attention_mask",
             ModelInput::TokenTypeIds => c"token_type_ids",
-            ModelInput::Hidden => c"hidden",
+            ModelInput::Hidden => HIDDEN,
         }
     }
 
@@ -97,7 +100,7 @@ impl OnnxTagger {
 
     /// Whether the model also gives its hidden state (a layered model's first graph).
     pub fn gives_hidden(&self) -> bool {
-        self.0.hidden_output.is_some()
+        self.0.hidden_width.is_some()
     }
 
     /// Loads `model` and checks its interface against `labels` outputs.
@@ -137,18 +140,18 @@ impl OnnxTagger {
             return Err(interface(format!("output has {} labels, the model manifest lists {labels}", shape[2])));
         }
         let output_name = CString::new(output.name()).map_err(|_| interface(format!("output name {:?} holds a NUL byte", output.name())))?;
-        let hidden_output = match session.outputs().iter().find(|o| o.name() == "hidden" && o.name() != output.name()) {
+        let hidden_width = match session.outputs().iter().find(|o| o.name().as_bytes() == HIDDEN.to_bytes() && o.name() != output.name()) {
             None => None,
             Some(h) => {
                 let shape = h.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
                 if h.dtype().tensor_type() != Some(TensorElementType::Float32) || shape.len() != 3 || shape[2] <= 0 {
                     return Err(interface(format!("output \"hidden\" must be float32 [batch, seq, width] with a fixed width, is {:?}", h.dtype())));
                 }
-                Some((c"hidden".to_owned(), shape[2] as usize))
+                Some(shape[2] as usize)
             }
         };
         let inputs = ModelInput::ALL.into_iter().filter(|i| names.iter().any(|n| n.as_bytes() == i.name().to_bytes())).collect();
-        Ok(Self(Arc::new(LoadedSession { session, inputs, output_name, hidden_output, half_output, labels, provider })))
+        Ok(Self(Arc::new(LoadedSession { session, inputs, output_name, hidden_width, half_output, labels, provider })))
     }
 
     /// Runs the session on `batch` into `logits` (shaped `[rows, width,
@@ -157,23 +160,31 @@ impl OnnxTagger {
     fn run_into<T: PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static>(&self, batch: &ModelBatch, logits: &mut Array3<T>, hidden: Option<&mut Array3<f32>>) -> Result<(), TaggerError> {
         let run_err = |e: ort::Error| TaggerError::Run(e.to_string());
         let model = &*self.0;
-        let ids = model.inputs.iter().filter_map(|i| i.ids(batch)).map(TensorRef::from_array_view).collect::<Result<Vec<_>, _>>().map_err(run_err)?;
-        let hidden_in = match (model.inputs.contains(&ModelInput::Hidden), &batch.hidden) {
-            (false, _) => None,
-            (true, Some(h)) => Some(TensorRef::from_array_view(h).map_err(run_err)?),
-            (true, None) => return Err(TaggerError::Run("the model reads a hidden state, which the batch lacks".into())),
-        };
-        let mut ids_ptrs = ids.iter().map(|v| v.ptr());
-        let value_ptrs: Vec<*const ort::sys::OrtValue> =
-            model.inputs.iter().filter_map(|i| if *i == ModelInput::Hidden { hidden_in.as_ref().map(|h| h.ptr()) } else { ids_ptrs.next() }).collect();
+        // The values live in `ids` / `hidden_in` for the call; ORT reads them through `value_ptrs`.
+        let (mut ids, mut hidden_in, mut value_ptrs) = (Vec::with_capacity(3), None, Vec::with_capacity(model.inputs.len()));
+        for input in &model.inputs {
+            let value_ptr = match input.ids(batch) {
+                Some(array) => {
+                    let value = TensorRef::from_array_view(array).map_err(run_err)?;
+                    let ptr = value.ptr();
+                    ids.push(value);
+                    ptr
+                }
+                None => {
+                    let hidden = batch.hidden.as_ref().ok_or_else(|| TaggerError::Run("the model reads a hidden state, which the batch lacks".into()))?;
+                    hidden_in.insert(TensorRef::from_array_view(hidden).map_err(run_err)?).ptr()
+                }
+            };
+            value_ptrs.push(value_ptr);
+        }
         let names: Vec<*const std::ffi::c_char> = model.inputs.iter().map(|i| i.name().as_ptr()).collect();
         let logits_out = TensorRefMut::from_array_view_mut(logits.view_mut()).map_err(run_err)?;
         let hidden_out = hidden.map(|h| TensorRefMut::from_array_view_mut(h.view_mut())).transpose().map_err(run_err)?;
         let mut outputs = vec![logits_out.ptr().cast_mut()];
         let mut output_names = vec![model.output_name.as_ptr()];
-        if let (Some(out), Some((name, _))) = (&hidden_out, &model.hidden_output) {
+        if let Some(out) = &hidden_out {
             outputs.push(out.ptr().cast_mut());
-            output_names.push(name.as_ptr());
+            output_names.push(HIDDEN.as_ptr());
         }
         // SAFETY: the session, the input values (views of the batch's
         // arrays, alive for this call) and the output values (views of
@@ -193,7 +204,7 @@ impl Tagger for OnnxTagger {
     fn tag(&mut self, batch: &ModelBatch) -> Result<TaggerOutput, TaggerError> {
         let (rows, width) = batch.input_ids.dim();
         let shape = (rows, width, self.0.labels);
-        let mut hidden = self.0.hidden_output.as_ref().map(|(_, w)| Array3::<f32>::zeros((rows, width, *w)));
+        let mut hidden = self.0.hidden_width.map(|w| Array3::<f32>::zeros((rows, width, w)));
         let logits = if self.0.half_output {
             let mut logits = Array3::from_elem(shape, half::f16::ZERO);
             self.run_into(batch, &mut logits, hidden.as_mut())?;
