@@ -537,6 +537,30 @@ fn broken_model_files_give_clear_errors() {
 }
 
 #[test]
+fn onnx_runtime_library_errors_are_said_once_and_name_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    // A path that is not there.
+    let missing = dir.path().join("no-such-libonnxruntime.so");
+    let o = extract(&store, &["samples/wiki_films.csv"], &["--ort-lib", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("--ort-lib names {}, which is not a file", missing.display())), "{err}");
+    assert!(!err.contains("from ONNX Runtime"), "the error was wrapped in a load error: {err}");
+    // A file that is not a library.
+    let o = kgx()
+        .env("ORT_DYLIB_PATH", repo().join("README.md"))
+        .args(["extract", "--quiet", "--device", "cpu", "--store", store.to_str().unwrap(), "samples/wiki_films.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4));
+    let err = stderr(&o);
+    assert_eq!(err.matches("cannot load ONNX Runtime from").count(), 1, "{err}");
+    assert!(err.contains("README.md"), "{err}");
+    assert!(!store.join("oxigraph").exists(), "a library error must not touch the store");
+}
+
+#[test]
 fn model_with_unexpected_inputs_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = model_copy(dir.path(), "model.onnx");

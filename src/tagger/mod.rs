@@ -26,7 +26,7 @@ pub enum Device {
     Cuda,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TaggerError {
     #[error("ONNX Runtime library not found: {0}")]
     LibraryNotFound(String),

@@ -37,19 +37,21 @@ impl Default for SessionOptions {
     }
 }
 
-static ENVIRONMENT: OnceLock<Result<(ort::environment::Environment, PathBuf), String>> = OnceLock::new();
+static ENVIRONMENT: OnceLock<Result<(ort::environment::Environment, PathBuf), TaggerError>> = OnceLock::new();
 
-/// Loads ONNX Runtime once per process.
+/// Loads ONNX Runtime once per process. A library that is not found or does
+/// not load gives the same error on every call.
 pub fn environment(opts: &SessionOptions) -> Result<&'static ort::environment::Environment, TaggerError> {
     let result = ENVIRONMENT.get_or_init(|| {
-        let path = find_library(opts.library.as_deref(), opts.device != Device::Cpu).map_err(|e| e.to_string())?;
-        let builder = ort::init_from(&path).map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
-        let env = builder.with_name("kgx").build().map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", path.display()))?;
+        let path = find_library(opts.library.as_deref(), opts.device != Device::Cpu)?;
+        let load_error = |message: String| TaggerError::LibraryLoad { path: path.display().to_string(), message };
+        let builder = ort::init_from(&path).map_err(|e| load_error(e.to_string()))?;
+        let env = builder.with_name("kgx").build().map_err(|e| load_error(format!("cannot start it: {e}")))?;
         Ok((env, path))
     });
     match result {
         Ok((env, _)) => Ok(env),
-        Err(message) => Err(TaggerError::LibraryLoad { path: "ONNX Runtime".into(), message: message.clone() }),
+        Err(e) => Err(e.clone()),
     }
 }
 
