@@ -187,8 +187,18 @@ def build(model_dir: Path, base_dir: Path, dev_rows, recipes=None, rounds: int =
         manifest = read_json(manifest_path)
         manifest["cpu_default"] = cpu_default
         write_json(manifest_path, manifest)
+    return conclude(model_dir, report, failures, write_card)
+
+
+def conclude(model_dir: Path, report: dict, failures: list[str], write_card, log=None) -> dict:
+    """The end of every build: the model card (from train_log.json when
+    training left one), with `log` the PeftModel-vs-ONNX line, then
+    ParityError if a check failed (parity.json is already written)."""
     log_path = model_dir / "train_log.json"
     write_card(model_dir, read_json(log_path) if log_path.exists() else {}, report)
+    if log:
+        exact = report["exact"]["peft_vs_onnx_fp32"]
+        log(f"{model_dir.name}: peft vs onnx max |diff| {exact['max_abs_diff']:.2e}, argmax {exact['argmax_agreement']:.6f}")
     if failures:
         raise ParityError("; ".join(failures))
     return report

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from . import layered
 from .card_layered import write_card
-from .build import load_peft
+from .build import conclude, load_peft
 from .common import LABELS, load_tokenizer, read_json, set_threads_and_seed
 from .onnx_tools import session
-from .parity import (ParityError, batch_invariance, exact_parity, finish_report, metrics_from_logits, padded_batches,
+from .parity import (batch_invariance, exact_parity, finish_report, metrics_from_logits, padded_batches,
                      torch_logits)
 from .train import features
 
@@ -91,10 +91,4 @@ def build(model_dir: Path, base_dir: Path, dev_rows, threads: int = 2, log=print
     if not inv["invariant"]:
         failures.append(f"fp32 not batch-invariant (argmax agreement {inv['argmax_agreement']:.4f})")
     finish_report(model_dir, report, failures, [encoder_path, marked_path], t0)
-    log_path = model_dir / "train_log.json"
-    write_card(model_dir, read_json(log_path) if log_path.exists() else {}, report)
-    log(f"{model_dir.name}: peft vs onnx max |diff| {report['exact']['peft_vs_onnx_fp32']['max_abs_diff']:.2e}, "
-        f"argmax {report['exact']['peft_vs_onnx_fp32']['argmax_agreement']:.6f}")
-    if failures:
-        raise ParityError("; ".join(failures))
-    return report
+    return conclude(model_dir, report, failures, write_card, log)

@@ -24,9 +24,10 @@ from pathlib import Path
 
 from . import onnx_tools as ox
 from .bench import time_in_subprocess
+from .build import conclude
 from .card_virtual import write_card
 from .common import read_json, set_threads_and_seed, write_json, load_tokenizer
-from .parity import (ParityError, batch_invariance, exact_parity, finish_report, metrics_from_logits,
+from .parity import (batch_invariance, exact_parity, finish_report, metrics_from_logits,
                      padded_batches, torch_logits)
 from .train import features
 from .virtual import bake
@@ -109,10 +110,4 @@ def build(model_dir: Path, base_dir: Path, dev_rows, rounds: int = 3, threads: i
         manifest = read_json(manifest_path)
         manifest.update(files={"fp32": "onnx/model.onnx"}, cpu_default="fp32", gpu_default="fp32")
         write_json(manifest_path, manifest)
-    log_path = model_dir / "train_log.json"
-    write_card(model_dir, read_json(log_path) if log_path.exists() else {}, report)
-    log(f"{model_dir.name}: peft vs onnx max |diff| {report['exact']['peft_vs_onnx_fp32']['max_abs_diff']:.2e}, "
-        f"argmax {report['exact']['peft_vs_onnx_fp32']['argmax_agreement']:.6f}")
-    if failures:
-        raise ParityError("; ".join(failures))
-    return report
+    return conclude(model_dir, report, failures, write_card, log)

