@@ -10,7 +10,7 @@ use kgx::cli::{Cli, Command, ExportArgs, QueryArgs, StatsArgs};
 use kgx::exit;
 
 fn main() {
-    kgx::memory::limit_arenas();
+    kgx::memory::tune_malloc();
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,

@@ -1,24 +1,35 @@
 //! Process memory policy of a long extraction (glibc malloc only; a no-op
 //! elsewhere).
 //!
-//! Gives: [`limit_arenas`], called once at start, and
+//! Gives: [`tune_malloc`], called once at start, and
 //! [`release_free_memory`], called after each store commit.
 //! Why: every bulk-load commit runs on a fresh thread and allocates and
-//! frees tens of MiB (sort buffers, hash maps, SST writers) next to ONNX
-//! Runtime's per-batch buffers. With glibc's default of up to 8 arenas a
-//! core, those frees leave holes in many arenas that are never handed back,
-//! so peak RSS crept up with the number of chunks though nothing is kept
-//! (measured in `bench/RESULTS.md`, step 10).
+//! frees tens of MiB (quads, sort buffers, hash maps, SST writers) next to
+//! ONNX Runtime's per-batch buffers. With glibc's defaults those frees leave
+//! holes in many arenas that are never handed back, so peak RSS crept up
+//! with the number of chunks though nothing is kept (`bench/RESULTS.md`,
+//! steps 10, 11 and 23).
 
-/// Caps glibc at two malloc arenas (one a core on the 2-core target),
-/// unless `MALLOC_ARENA_MAX` is set (glibc reads it itself).
-pub fn limit_arenas() {
+/// Caps glibc at two malloc arenas (one a core on the 2-core target) and
+/// fixes the size from which allocations get pages of their own at 1 MiB,
+/// unless `MALLOC_ARENA_MAX` / `MALLOC_MMAP_THRESHOLD_` are set (glibc reads
+/// those itself). glibc's own threshold starts at 128 KiB and rises to the
+/// size of each large block freed (up to 32 MiB): after a commit frees its
+/// hash tables, blocks of several MiB came from the heap, where they stayed.
+pub fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+    {
         // SAFETY: mallopt only changes allocator tuning; called before any
         // thread of ours starts.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, 2);
+            }
+        }
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+            }
         }
     }
 }
