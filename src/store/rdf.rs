@@ -160,53 +160,63 @@ impl RdfStore {
     pub fn write(&mut self, chunk: &[ExtractedDocument], run: Option<&RunInfo>, run_id: &str) -> Result<WriteStats, StoreError> {
         let terms = Terms::new();
         let now = typed(crate::timestamp::now_rfc3339(), &terms.date_time);
-        let mut stats = WriteStats::default();
-        let mut quads = Vec::new();
-        let mut entities: HashSet<String> = HashSet::new();
-        for doc in chunk {
-            stats.documents += 1;
-            stats.triples += document_quads(doc, &self.iris, &terms, run_id, &now, &mut quads, &mut entities);
-        }
-        if let Some(run) = run {
-            run_quads(run, &self.iris, &terms, &mut quads);
-        }
-        entities.retain(|e| !self.known_entities.contains(e));
-        for e in &entities {
-            let e = node(e.clone());
-            let known = self.store.quads_for_pattern(Some(e.as_ref().into()), Some(terms.rdf_type.as_ref()), Some(terms.entity_class.as_ref().into()), None).next();
-            match known {
-                None => stats.new_entities += 1,
-                Some(Err(err)) => return Err(self.err(err)),
-                Some(Ok(_)) => {}
-            }
-        }
+        let mut stats = WriteStats { documents: chunk.len(), ..WriteStats::default() };
         let graphs: Vec<NamedNode> = chunk.iter().map(|d| node(self.iris.document(&d.document.id))).collect();
         for g in &graphs {
             if self.store.contains_named_graph(g.as_ref()).map_err(|e| self.err(e))? {
                 stats.replaced += 1;
             }
         }
+        let mut entities: HashSet<String> = HashSet::new();
+        // Quads are made a document at a time as the store takes them, so a
+        // chunk's quads exist once (in the loader), not also in a list here.
+        let iris = &self.iris;
+        let quads = chunk
+            .iter()
+            .flat_map(|doc| {
+                let mut quads = Vec::new();
+                stats.triples += document_quads(doc, iris, &terms, run_id, &now, &mut quads, &mut entities);
+                quads
+            })
+            .chain(run.map(|run| run_quads(run, iris, &terms)).into_iter().flatten());
         if stats.replaced == 0 {
             // Only new graphs: the bulk loader writes sorted files and ingests
             // them at commit, atomically, far faster than a transaction.
             let mut loader = self.store.bulk_loader().with_num_threads(1).with_max_memory_size_in_megabytes(256);
             loader.load_quads(quads).map_err(|e| self.err(e))?;
+            stats.new_entities = self.count_new_entities(&mut entities, &terms)?;
             loader.commit().map_err(|e| self.err(e))?;
         } else {
+            let quads: Vec<Quad> = quads.collect();
+            stats.new_entities = self.count_new_entities(&mut entities, &terms)?;
             let mut tx = self.store.start_transaction().map_err(|e| self.err(e))?;
             for g in &graphs {
                 tx.remove_named_graph(g.as_ref()).map_err(|e| self.err(e))?;
             }
             tx.extend(quads.iter());
             tx.commit().map_err(|e| self.err(e))?;
-        }
-        if stats.replaced > 0 {
             // Dropped graphs may have held the only mention of a known entity.
             self.known_entities.clear();
         }
         let room = KNOWN_ENTITIES_CAP.saturating_sub(self.known_entities.len());
         self.known_entities.extend(entities.into_iter().take(room));
         Ok(stats)
+    }
+
+    /// How many of `entities` are not yet typed `kgx:Entity` in the store
+    /// (before this chunk's commit); drops those remembered as known.
+    fn count_new_entities(&self, entities: &mut HashSet<String>, terms: &Terms) -> Result<usize, StoreError> {
+        entities.retain(|e| !self.known_entities.contains(e));
+        let mut new = 0;
+        for e in entities.iter() {
+            let e = node(e.clone());
+            match self.store.quads_for_pattern(Some(e.as_ref().into()), Some(terms.rdf_type.as_ref()), Some(terms.entity_class.as_ref().into()), None).next() {
+                None => new += 1,
+                Some(Err(err)) => return Err(self.err(err)),
+                Some(Ok(_)) => {}
+            }
+        }
+        Ok(new)
     }
 }
 
@@ -291,7 +301,8 @@ fn document_quads(doc: &ExtractedDocument, iris: &Iris, t: &Terms, run_id: &str,
     triples
 }
 
-fn run_quads(run: &RunInfo, iris: &Iris, t: &Terms, out: &mut Vec<Quad>) {
+fn run_quads(run: &RunInfo, iris: &Iris, t: &Terms) -> Vec<Quad> {
+    let mut out = Vec::new();
     let r = node(iris.run(&run.id));
     let model = node(iris.model(&run.model_name, &run.precision));
     let g = r.clone();
@@ -306,4 +317,5 @@ fn run_quads(run: &RunInfo, iris: &Iris, t: &Terms, out: &mut Vec<Quad>) {
     add(&model, t.rdf_type.as_ref(), node(format!("{PROV}Entity")).as_ref().into());
     add(&model, t.label.as_ref(), Literal::new_simple_literal(&run.model_name).as_ref().into());
     add(&model, node(kgx("precision")).as_ref(), Literal::new_simple_literal(&run.precision).as_ref().into());
+    out
 }
