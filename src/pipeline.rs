@@ -5,33 +5,39 @@
 //! (already stored with the same content) or reported as failed.
 //! Threads: a *prepare* thread reads, checks the store, splits, encodes
 //! (rayon) and builds padded batches for a chunk of documents; a *tagger*
-//! thread runs each chunk's batches on the taggers, one worker thread per
-//! tagger taking the next batch not yet taken (on CPU: one single-threaded
-//! worker a core, so no operator ever waits for a preempted thread of its
-//! own), and for predicate-indexed models reads the
-//! heads off the unmarked pass and runs one marked pass per head (see
+//! thread queues each chunk's batches as a pass for the model workers
+//! ([`passes`]: one worker thread per tagger for the whole run, each taking
+//! the next batch not yet taken; on CPU one single-threaded worker a core,
+//! so no operator ever waits for a preempted thread of its own), keeping the
+//! next chunk queued while it finishes the oldest, so the workers never wait
+//! at a chunk's end; for predicate-indexed models it reads the heads off the
+//! unmarked pass and queues one marked pass per head ahead of the rest (see
 //! [`crate::predicates`]; a layered model's marked passes start from the
 //! hidden state its unmarked pass gave, kept for the chunk and copied into
-//! each marked batch only when a worker takes it); the calling thread decodes, assembles and writes
-//! to the sink. Bounded channels (2 chunks) between them give backpressure,
-//! so memory stays flat in corpus size while reading, inference and storage
-//! overlap.
+//! each marked batch only when a worker takes it); the calling thread
+//! decodes, assembles and writes to the sink. Bounded channels (2 chunks)
+//! between them give backpressure, so memory stays flat in corpus size while
+//! reading, inference and storage overlap.
 //! Invariants: a document reaches the sink whole (all its sentences tagged)
 //! or not at all; a stop request ends reading, and chunks already read are
 //! still stored.
 
+mod passes;
+
+use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::{bounded, Receiver, Sender};
-use ndarray::{s, Array3};
+use crossbeam_channel::{bounded, Receiver, Select, Sender};
 use rayon::prelude::*;
+
+use passes::{Graph, HiddenStart, PassResults, PassSpec, Ticket, Workers};
 
 use crate::assemble::{assemble, assemble_for_head, distinct_triples, Roles, Triple};
 use crate::batch::{plan_batches, BatchPolicy, ModelBatch};
-use crate::decode::{merge_windows, softmax_rows, spans, word_tags};
+use crate::decode::{merge_windows, spans, word_tags};
 use crate::encode::{EncodedSentence, SentenceEncoder, Window};
 use crate::model::Scheme;
 use crate::predicates::{heads, spread, window_for, Head};
@@ -150,7 +156,7 @@ pub fn run(files: &[PathBuf], opts: &PipelineOptions, stages: Stages<'_>) -> Res
     std::thread::scope(|scope| {
         let prepare_encoder = encoder.clone();
         scope.spawn(move || prepare(files, opts, &prepare_encoder, pad_id, stored_check, progress, stop, prepared_tx));
-        let model = ModelShape { encoder: &encoder, labels, roles, scheme, head_threshold, policy: opts.batch, pad_id };
+        let model = ModelShape { encoder: &encoder, labels, roles, scheme, head_threshold, policy: opts.batch, pad_id, layered: !marked_taggers.is_empty() };
         scope.spawn(move || tag_chunks(&mut taggers, &mut marked_taggers, &model, prepared_rx, tagged_tx));
         let result = store_chunks(&tagged_rx, roles, labels, scheme, sink, progress);
         drop(tagged_rx);
@@ -271,105 +277,8 @@ struct ModelShape<'a> {
     head_threshold: Option<f32>,
     policy: BatchPolicy,
     pad_id: u32,
-}
-
-/// What [`run_batches`] gives.
-struct BatchResults {
-    /// Each sequence's content rows as probabilities.
-    probabilities: Vec<Vec<f32>>,
-    /// Each batch's hidden state (the first graph of a layered model; else None).
-    hidden: Vec<Option<Array3<f32>>>,
-}
-
-/// Runs `batches` on all `taggers` at once, each worker taking the next
-/// batch not yet taken (batches are length-sorted, so this balances them);
-/// with `start`, a layered model's marked passes, each batch gets its hidden
-/// state from the unmarked pass as the worker takes it. The first error
-/// stops every worker.
-fn run_batches(taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, batches: &[ModelBatch], windows: &[Window], start: Option<&HiddenStart<'_>>) -> Result<BatchResults, TaggerError> {
-    let offset = model.encoder.content_offset();
-    let next = AtomicUsize::new(0);
-    type Done = (Vec<(usize, Vec<f32>)>, Vec<(usize, Array3<f32>)>);
-    let work = |tagger: &mut dyn Tagger| -> Result<Done, TaggerError> {
-        let (mut rows_done, mut hidden_done) = (Vec::new(), Vec::new());
-        loop {
-            let b = next.fetch_add(1, Ordering::Relaxed);
-            let Some(batch) = batches.get(b) else { break };
-            let output = match start {
-                Some(start) => start.fill(batch).and_then(|filled| tagger.tag(&filled)),
-                None => tagger.tag(batch),
-            }
-            .inspect_err(|_| next.store(batches.len(), Ordering::Relaxed))?;
-            for (r, &q) in batch.rows.iter().enumerate() {
-                let rows = output.logits.slice(s![r, offset..offset + windows[q].len(), ..]);
-                let mut p: Vec<f32> = rows.iter().copied().collect();
-                softmax_rows(&mut p, model.labels);
-                rows_done.push((q, p));
-            }
-            hidden_done.extend(output.hidden.map(|h| (b, h)));
-        }
-        Ok((rows_done, hidden_done))
-    };
-    let results = match taggers {
-        [only] => vec![work(only.as_mut())],
-        _ => std::thread::scope(|scope| {
-            let workers: Vec<_> = taggers.iter_mut().map(|t| scope.spawn(|| work(t.as_mut()))).collect();
-            workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(TaggerError::Run("a model worker thread panicked".into())))).collect::<Vec<_>>()
-        }),
-    };
-    let mut out = BatchResults { probabilities: vec![Vec::new(); windows.len()], hidden: vec![None; batches.len()] };
-    for result in results {
-        let (rows, hidden) = result?;
-        for (q, p) in rows {
-            out.probabilities[q] = p;
-        }
-        for (b, h) in hidden {
-            out.hidden[b] = Some(h);
-        }
-    }
-    Ok(out)
-}
-
-/// Where a layered model's marked passes start: the hidden state of the
-/// unmarked pass over the same model sequence.
-struct HiddenStart<'a> {
-    /// Each unmarked batch's hidden state.
-    hidden: &'a [Option<Array3<f32>>],
-    /// Its width (None: the first graph gave no hidden state).
-    width: Option<usize>,
-    /// (batch, row) of each unmarked sequence.
-    location: Vec<(usize, usize)>,
-    /// The unmarked sequence of each marked pass.
-    sequence_of_pass: Vec<usize>,
-}
-
-impl<'a> HiddenStart<'a> {
-    fn new(unmarked_batches: &[ModelBatch], hidden: &'a [Option<Array3<f32>>], sequences: usize, sequence_of_pass: Vec<usize>) -> Self {
-        let mut location = vec![(0, 0); sequences];
-        for (b, batch) in unmarked_batches.iter().enumerate() {
-            for (r, &q) in batch.rows.iter().enumerate() {
-                location[q] = (b, r);
-            }
-        }
-        let width = hidden.iter().flatten().next().map(|h| h.dim().2);
-        Self { hidden, width, location, sequence_of_pass }
-    }
-
-    /// `batch` (rows: marked passes) with the hidden state of each row's
-    /// unmarked sequence (zeros over padding).
-    fn fill(&self, batch: &ModelBatch) -> Result<ModelBatch, TaggerError> {
-        let (rows, width) = batch.input_ids.dim();
-        let missing = || TaggerError::Run("the model's first graph gave no hidden state for a marked pass".into());
-        let hidden_width = self.width.ok_or_else(missing)?;
-        let mut hidden = Array3::<f32>::zeros((rows, width, hidden_width));
-        for (r, &pass) in batch.rows.iter().enumerate() {
-            let (b, row) = self.location[self.sequence_of_pass[pass]];
-            let from = self.hidden[b].as_ref().ok_or_else(missing)?;
-            let len = batch.lengths[r].min(from.dim().1);
-            hidden.slice_mut(s![r, ..len, ..]).assign(&from.slice(s![row, ..len, ..]));
-        }
-        Ok(ModelBatch { hidden: Some(hidden), ..batch.clone() })
-    }
+    /// Marked passes run on the marked graph from the unmarked pass's hidden state.
+    layered: bool,
 }
 
 /// Each encoded sentence's windows with their rows of `probabilities` (one
@@ -383,10 +292,10 @@ fn windows_per_sentence<'p>(chunk: &PreparedChunk, probabilities: &'p [Vec<f32>]
 }
 
 /// Predicate-indexed models: the heads of every sentence from the unmarked
-/// pass, then one marked pass per head (on `marked_taggers` from the
-/// unmarked pass's hidden state when the model is layered, else on
-/// `taggers` with the marker in the token types).
-fn run_marked_passes(taggers: &mut [Box<dyn Tagger>], marked_taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked: &BatchResults) -> Result<Vec<MarkedPass>, TaggerError> {
+/// pass, then one marked pass per head, run as an urgent pass (on the
+/// marked graph from the unmarked pass's hidden state when the model is
+/// layered, else on the model with the marker in the token types).
+fn run_marked_passes(workers: &Workers, model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked_batches: &[ModelBatch], unmarked: PassResults) -> Result<Vec<MarkedPass>, TaggerError> {
     let mut first_sequence = vec![0; chunk.encoded.len()];
     for (q, &(s, _)) in chunk.sequences.iter().enumerate().rev() {
         first_sequence[s] = q;
@@ -413,35 +322,83 @@ fn run_marked_passes(taggers: &mut [Box<dyn Tagger>], marked_taggers: &mut [Box<
             batch.mark(r, offset + head.tokens.start - window.start..offset + head.tokens.end - window.start);
         }
     }
-    let windows: Vec<Window> = passes.iter().map(|p| p.window).collect();
-    let marked = if marked_taggers.is_empty() {
-        run_batches(taggers, model, &batches, &windows, None)?
+    let (graph, start) = if model.layered {
+        let start = HiddenStart::new(unmarked_batches, unmarked.hidden, chunk.sequences.len(), passes.iter().map(|p| p.sequence).collect());
+        (Graph::Marked, Some(start))
     } else {
-        let start = HiddenStart::new(&chunk.batches, &unmarked.hidden, chunk.sequences.len(), passes.iter().map(|p| p.sequence).collect());
-        run_batches(marked_taggers, model, &batches, &windows, Some(&start))?
+        (Graph::First, None)
     };
+    let content_lengths = passes.iter().map(|p| p.window.len()).collect();
+    let marked = workers.publish(PassSpec { batches, content_lengths, graph, start, offset, labels: model.labels }, true).wait()?;
     for (pass, probabilities) in passes.iter_mut().zip(marked.probabilities) {
         pass.probabilities = probabilities;
     }
     Ok(passes)
 }
 
+/// Runs every chunk's passes on the model workers, one chunk queued ahead
+/// of the one being finished so the workers never wait at a chunk's end;
+/// sends the tagged chunks on in order.
 fn tag_chunks(taggers: &mut [Box<dyn Tagger>], marked_taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, rx: Receiver<Result<PreparedChunk, PipelineError>>, tx: Sender<Result<TaggedChunk, PipelineError>>) {
-    for item in rx {
-        let result = item.and_then(|chunk| {
-            let windows: Vec<Window> = chunk.sequences.iter().map(|&(_, w)| w).collect();
-            let unmarked = run_batches(taggers, model, &chunk.batches, &windows, None)?;
-            let passes = match model.scheme {
-                Scheme::Single => Vec::new(),
-                Scheme::Predicate => run_marked_passes(taggers, marked_taggers, model, &chunk, &unmarked)?,
+    std::thread::scope(|scope| {
+        let workers = Workers::start(scope, taggers, marked_taggers);
+        let offset = model.encoder.content_offset();
+        let mut queued: VecDeque<(PreparedChunk, Ticket)> = VecDeque::new();
+        let mut input_open = true;
+        let mut input_error = None;
+        loop {
+            let take_input = input_open && queued.len() < 2;
+            let input_ready = match queued.front() {
+                None if take_input => true,
+                None => break,
+                Some(_) if !take_input => false,
+                Some((_, oldest)) => {
+                    let mut ready = Select::new();
+                    let input = ready.recv(&rx);
+                    ready.recv(oldest.finished());
+                    ready.ready() == input
+                }
             };
-            Ok(TaggedChunk { chunk, probabilities: unmarked.probabilities, passes })
-        });
-        let failed = result.is_err();
-        if tx.send(result).is_err() || failed {
-            return;
+            if input_ready {
+                match rx.recv() {
+                    Ok(Ok(mut chunk)) => {
+                        let batches = std::mem::take(&mut chunk.batches);
+                        let content_lengths = chunk.sequences.iter().map(|(_, w)| w.len()).collect();
+                        let ticket = workers.publish(PassSpec { batches, content_lengths, graph: Graph::First, start: None, offset, labels: model.labels }, false);
+                        queued.push_back((chunk, ticket));
+                    }
+                    // Chunks read before the error are still tagged and stored.
+                    Ok(Err(e)) => (input_open, input_error) = (false, Some(e)),
+                    Err(_) => input_open = false,
+                }
+                continue;
+            }
+            let Some((chunk, unmarked)) = queued.pop_front() else { break };
+            let result = finish_chunk(&workers, model, chunk, &unmarked);
+            let failed = result.is_err();
+            if tx.send(result).is_err() || failed {
+                return;
+            }
         }
-    }
+        if let Some(e) = input_error {
+            let _ = tx.send(Err(e));
+        }
+    });
+}
+
+/// A chunk whose unmarked pass was queued, tagged: its probabilities and,
+/// for predicate-indexed models, its marked passes.
+fn finish_chunk(workers: &Workers, model: &ModelShape<'_>, chunk: PreparedChunk, unmarked: &Ticket) -> Result<TaggedChunk, PipelineError> {
+    let results = unmarked.wait()?;
+    let (probabilities, passes) = match model.scheme {
+        Scheme::Single => (results.probabilities, Vec::new()),
+        Scheme::Predicate => {
+            let probabilities = results.probabilities.clone();
+            let passes = run_marked_passes(workers, model, &chunk, unmarked.batches(), results)?;
+            (probabilities, passes)
+        }
+    };
+    Ok(TaggedChunk { chunk, probabilities, passes })
 }
 
 fn store_chunks(rx: &Receiver<Result<TaggedChunk, PipelineError>>, roles: Roles, labels: usize, scheme: Scheme, sink: &mut dyn Sink, progress: &Progress) -> Result<PipelineStats, PipelineError> {
@@ -523,36 +480,4 @@ fn documents_of(chunk: &PreparedChunk, triples: Vec<Vec<Triple>>) -> Vec<Extract
             ExtractedDocument { document: doc.document.clone(), content_hash: doc.content_hash.clone(), sentences, sentence_count: doc.sentences.len() }
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_marked_batch_gets_the_hidden_rows_of_its_own_sequences_and_zeros_over_padding() {
-        // Unmarked pass: sequences 0 (len 3) and 2 (len 2) in batch 0, sequence 1 (len 4) in batch 1.
-        let b0 = ModelBatch::from_sequences(vec![2, 0], &[&[1, 2], &[1, 2, 3]], 0);
-        let b1 = ModelBatch::from_sequences(vec![1], &[&[1, 2, 3, 4]], 0);
-        // hidden[b][r, t, :] = 100 * sequence + t, width 2.
-        let hidden_of = |batch: &ModelBatch| Array3::from_shape_fn((batch.rows.len(), batch.input_ids.dim().1, 2), |(r, t, _)| (100 * batch.rows[r] + t) as f32);
-        let hidden = vec![Some(hidden_of(&b0)), Some(hidden_of(&b1))];
-        // Marked passes 0..3 mark sequences 1, 0 and 1 again.
-        let start = HiddenStart::new(&[b0, b1], &hidden, 3, vec![1, 0, 1]);
-        let marked = ModelBatch::from_sequences(vec![1, 2], &[&[1, 2, 3], &[1, 2, 3, 4]], 0);
-        let filled = start.fill(&marked).unwrap();
-        let h = filled.hidden.unwrap();
-        assert_eq!(h.dim(), (2, 4, 2));
-        assert_eq!(h.slice(s![0, .., 0]).to_vec(), vec![0.0, 1.0, 2.0, 0.0]); // sequence 0, padded
-        assert_eq!(h.slice(s![1, .., 1]).to_vec(), vec![100.0, 101.0, 102.0, 103.0]); // sequence 1
-        assert_eq!(filled.input_ids, marked.input_ids);
-    }
-
-    #[test]
-    fn a_missing_hidden_state_is_an_error_not_a_panic() {
-        let b0 = ModelBatch::from_sequences(vec![0], &[&[1, 2]], 0);
-        let hidden = vec![None];
-        let start = HiddenStart::new(std::slice::from_ref(&b0), &hidden, 1, vec![0]);
-        assert!(matches!(start.fill(&b0), Err(TaggerError::Run(_))));
-    }
 }

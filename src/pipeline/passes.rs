@@ -1,0 +1,410 @@
+//! Model workers that live for the whole run, and the passes they run.
+//!
+//! Takes: the taggers (one worker thread each, with the marked graph's
+//! tagger beside it for layered models) and [`Pass`]es, each a set of padded
+//! batches of one chunk. Gives: each pass's per-sequence probabilities (and
+//! a layered model's hidden state per batch) once all its batches ran.
+//! Every worker takes the next batch of the oldest pass not yet taken, and
+//! moves on to the next pass as soon as none is left, so no worker waits
+//! for the others at the end of a chunk while there is work queued. Passes
+//! published as urgent (a chunk's marked passes) are taken first.
+//! Invariants: every batch of a pass is run once or the pass reports an
+//! error (a worker's error or panic stops its pass and never hangs it);
+//! results are keyed by sequence, so their order is the batches', whoever ran
+//! them; workers exit when the [`Workers`] handle is dropped.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crossbeam_channel::{bounded, select_biased, unbounded, Receiver, Sender};
+use ndarray::{s, Array3};
+
+use crate::batch::ModelBatch;
+use crate::decode::softmax_rows;
+use crate::tagger::{Tagger, TaggerError};
+
+/// Which of a worker's graphs runs a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Graph {
+    /// The model (a layered model's first graph).
+    First,
+    /// A layered model's marked graph, from the first graph's hidden state.
+    Marked,
+}
+
+/// What a finished pass gives.
+pub struct PassResults {
+    /// Each sequence's content rows as probabilities (`content_lengths[q] x labels`).
+    pub probabilities: Vec<Vec<f32>>,
+    /// Each batch's hidden state (a layered model's first graph; else None).
+    pub hidden: Vec<Option<Array3<f32>>>,
+}
+
+/// Batches of one chunk for the workers.
+pub struct Pass {
+    batches: Vec<ModelBatch>,
+    /// Content tokens of each sequence (the rows the batches name).
+    content_lengths: Vec<usize>,
+    graph: Graph,
+    start: Option<HiddenStart>,
+    /// Where content starts in a model sequence (after `[CLS]`).
+    offset: usize,
+    labels: usize,
+    next: AtomicUsize,
+    /// Batches not yet finished, taken or not.
+    unfinished: AtomicUsize,
+    done: Mutex<Done>,
+    finished: Sender<()>,
+}
+
+struct BatchDone {
+    rows: Vec<(usize, Vec<f32>)>,
+    hidden: Option<Array3<f32>>,
+}
+
+#[derive(Default)]
+struct Done {
+    rows: Vec<(usize, Vec<f32>)>,
+    hidden: Vec<(usize, Array3<f32>)>,
+    error: Option<TaggerError>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Pass {
+    /// Runs batches of this pass on `tagger` until none is left to take.
+    fn work(&self, tagger: &mut dyn Tagger, cancelled: &AtomicBool) {
+        while !cancelled.load(Ordering::Relaxed) {
+            let b = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(batch) = self.batches.get(b) else { return };
+            let ran = catch_unwind(AssertUnwindSafe(|| self.run(tagger, batch))).unwrap_or_else(|_| Err(TaggerError::Run("a model worker panicked".into())));
+            match ran {
+                Ok(BatchDone { rows, hidden }) => {
+                    let mut done = lock(&self.done);
+                    done.rows.extend(rows);
+                    done.hidden.extend(hidden.map(|h| (b, h)));
+                    drop(done);
+                    self.finish(1);
+                }
+                Err(e) => self.fail(e, 1),
+            }
+        }
+    }
+
+    /// Ends the pass with `error`: `taken` batches of the caller's end
+    /// here, and the batches nobody took yet will not run.
+    fn fail(&self, error: TaggerError, taken: usize) {
+        let untaken = self.batches.len().saturating_sub(self.next.swap(self.batches.len(), Ordering::Relaxed));
+        lock(&self.done).error.get_or_insert(error);
+        if taken + untaken > 0 {
+            self.finish(taken + untaken);
+        }
+    }
+
+    /// One batch: each row's content probabilities keyed by sequence, and the hidden state.
+    fn run(&self, tagger: &mut dyn Tagger, batch: &ModelBatch) -> Result<BatchDone, TaggerError> {
+        let output = match &self.start {
+            Some(start) => start.fill(batch).and_then(|filled| tagger.tag(&filled)),
+            None => tagger.tag(batch),
+        }?;
+        let rows = batch
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(r, &q)| {
+                let rows = output.logits.slice(s![r, self.offset..self.offset + self.content_lengths[q], ..]);
+                let mut p: Vec<f32> = rows.iter().copied().collect();
+                softmax_rows(&mut p, self.labels);
+                (q, p)
+            })
+            .collect();
+        Ok(BatchDone { rows, hidden: output.hidden })
+    }
+
+    fn finish(&self, batches: usize) {
+        if self.unfinished.fetch_sub(batches, Ordering::AcqRel) == batches {
+            let _ = self.finished.try_send(());
+        }
+    }
+}
+
+/// A published pass: wait for it with [`Ticket::wait`].
+pub struct Ticket {
+    pass: Arc<Pass>,
+    finished: Receiver<()>,
+}
+
+impl Ticket {
+    /// Ready when the pass finished: select on it, then [`Ticket::wait`].
+    pub fn finished(&self) -> &Receiver<()> {
+        &self.finished
+    }
+
+    /// The pass's batches (as published).
+    pub fn batches(&self) -> &[ModelBatch] {
+        &self.pass.batches
+    }
+
+    /// Blocks until every batch ran (or the pass failed); its results.
+    /// Call once.
+    pub fn wait(&self) -> Result<PassResults, TaggerError> {
+        // The pass holds the sender, so this returns once finish() sends.
+        let _ = self.finished.recv();
+        let mut done = std::mem::take(&mut *lock(&self.pass.done));
+        if let Some(e) = done.error.take() {
+            return Err(e);
+        }
+        let mut results = PassResults { probabilities: vec![Vec::new(); self.pass.content_lengths.len()], hidden: vec![None; self.pass.batches.len()] };
+        for (q, p) in done.rows {
+            results.probabilities[q] = p;
+        }
+        for (b, h) in done.hidden {
+            results.hidden[b] = Some(h);
+        }
+        Ok(results)
+    }
+}
+
+/// The queues the model workers take passes from.
+pub struct Workers {
+    count: usize,
+    /// Set when the handle is dropped: workers stop taking batches.
+    cancelled: Arc<AtomicBool>,
+    passes: Sender<Arc<Pass>>,
+    urgent: Sender<Arc<Pass>>,
+}
+
+/// What a pass is, before it is published.
+pub struct PassSpec {
+    pub batches: Vec<ModelBatch>,
+    pub content_lengths: Vec<usize>,
+    pub graph: Graph,
+    pub start: Option<HiddenStart>,
+    pub offset: usize,
+    pub labels: usize,
+}
+
+impl Workers {
+    /// Starts one worker a tagger on `scope`; `marked[i]`, where given,
+    /// runs worker `i`'s marked passes.
+    pub fn start<'scope, 'env>(scope: &'scope std::thread::Scope<'scope, 'env>, taggers: &'env mut [Box<dyn Tagger>], marked: &'env mut [Box<dyn Tagger>]) -> Self {
+        let (passes, passes_rx) = unbounded::<Arc<Pass>>();
+        let (urgent, urgent_rx) = unbounded::<Arc<Pass>>();
+        let count = taggers.len();
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let mut marked = marked.iter_mut();
+        for tagger in taggers.iter_mut() {
+            let marked = marked.next();
+            let (passes_rx, urgent_rx, cancelled) = (passes_rx.clone(), urgent_rx.clone(), cancelled.clone());
+            scope.spawn(move || {
+                let marked: Option<&mut dyn Tagger> = match marked {
+                    Some(m) => Some(m.as_mut()),
+                    None => None,
+                };
+                work_passes(tagger.as_mut(), marked, &urgent_rx, &passes_rx, &cancelled)
+            });
+        }
+        Self { count, cancelled, passes, urgent }
+    }
+
+    /// Hands `spec` to every worker (after the urgent passes, and before
+    /// ordinary ones when `urgent`).
+    pub fn publish(&self, spec: PassSpec, urgent: bool) -> Ticket {
+        let (finished_tx, finished) = bounded(1);
+        let PassSpec { batches, content_lengths, graph, start, offset, labels } = spec;
+        let unfinished = AtomicUsize::new(batches.len());
+        let pass = Arc::new(Pass { batches, content_lengths, graph, start, offset, labels, next: AtomicUsize::new(0), unfinished, done: Mutex::default(), finished: finished_tx });
+        if pass.batches.is_empty() {
+            let _ = pass.finished.try_send(());
+        } else {
+            let queue = if urgent { &self.urgent } else { &self.passes };
+            for _ in 0..self.count {
+                // Each worker takes a copy: a worker that finds it exhausted moves on.
+                if queue.send(pass.clone()).is_err() {
+                    break;
+                }
+            }
+        }
+        Ticket { pass, finished }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+}
+
+fn work_passes(tagger: &mut dyn Tagger, mut marked: Option<&mut dyn Tagger>, urgent: &Receiver<Arc<Pass>>, passes: &Receiver<Arc<Pass>>, cancelled: &AtomicBool) {
+    loop {
+        let pass = select_biased! {
+            recv(urgent) -> pass => pass,
+            recv(passes) -> pass => pass,
+        };
+        // A closed queue: the run is over; cancelled: nobody waits for the rest.
+        let Ok(pass) = pass else { return };
+        match (pass.graph, marked.as_deref_mut()) {
+            (Graph::First, _) => pass.work(tagger, cancelled),
+            (Graph::Marked, Some(marked)) => pass.work(marked, cancelled),
+            (Graph::Marked, None) => pass.fail(TaggerError::Run("a model worker has no marked graph to run".into()), 0),
+        }
+    }
+}
+
+/// Where a layered model's marked passes start: the hidden state of the
+/// unmarked pass over the same model sequence.
+pub struct HiddenStart {
+    /// Each unmarked batch's hidden state.
+    hidden: Vec<Option<Array3<f32>>>,
+    /// Its width (None: the first graph gave no hidden state).
+    width: Option<usize>,
+    /// (batch, row) of each unmarked sequence.
+    location: Vec<(usize, usize)>,
+    /// The unmarked sequence of each marked pass.
+    sequence_of_pass: Vec<usize>,
+}
+
+impl HiddenStart {
+    pub fn new(unmarked_batches: &[ModelBatch], hidden: Vec<Option<Array3<f32>>>, sequences: usize, sequence_of_pass: Vec<usize>) -> Self {
+        let mut location = vec![(0, 0); sequences];
+        for (b, batch) in unmarked_batches.iter().enumerate() {
+            for (r, &q) in batch.rows.iter().enumerate() {
+                location[q] = (b, r);
+            }
+        }
+        let width = hidden.iter().flatten().next().map(|h| h.dim().2);
+        Self { hidden, width, location, sequence_of_pass }
+    }
+
+    /// `batch` (rows: marked passes) with the hidden state of each row's
+    /// unmarked sequence (zeros over padding).
+    fn fill(&self, batch: &ModelBatch) -> Result<ModelBatch, TaggerError> {
+        let (rows, width) = batch.input_ids.dim();
+        let missing = || TaggerError::Run("the model's first graph gave no hidden state for a marked pass".into());
+        let hidden_width = self.width.ok_or_else(missing)?;
+        let mut hidden = Array3::<f32>::zeros((rows, width, hidden_width));
+        for (r, &pass) in batch.rows.iter().enumerate() {
+            let (b, row) = self.location[self.sequence_of_pass[pass]];
+            let from = self.hidden[b].as_ref().ok_or_else(missing)?;
+            let len = batch.lengths[r].min(from.dim().1);
+            hidden.slice_mut(s![r, ..len, ..]).assign(&from.slice(s![row, ..len, ..]));
+        }
+        Ok(ModelBatch { hidden: Some(hidden), ..batch.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tagger::TaggerOutput;
+
+    #[test]
+    fn a_marked_batch_gets_the_hidden_rows_of_its_own_sequences_and_zeros_over_padding() {
+        // Unmarked pass: sequences 0 (len 3) and 2 (len 2) in batch 0, sequence 1 (len 4) in batch 1.
+        let b0 = ModelBatch::from_sequences(vec![2, 0], &[&[1, 2], &[1, 2, 3]], 0);
+        let b1 = ModelBatch::from_sequences(vec![1], &[&[1, 2, 3, 4]], 0);
+        // hidden[b][r, t, :] = 100 * sequence + t, width 2.
+        let hidden_of = |batch: &ModelBatch| Array3::from_shape_fn((batch.rows.len(), batch.input_ids.dim().1, 2), |(r, t, _)| (100 * batch.rows[r] + t) as f32);
+        let hidden = vec![Some(hidden_of(&b0)), Some(hidden_of(&b1))];
+        // Marked passes 0..3 mark sequences 1, 0 and 1 again.
+        let start = HiddenStart::new(&[b0, b1], hidden, 3, vec![1, 0, 1]);
+        let marked = ModelBatch::from_sequences(vec![1, 2], &[&[1, 2, 3], &[1, 2, 3, 4]], 0);
+        let filled = start.fill(&marked).unwrap();
+        let h = filled.hidden.unwrap();
+        assert_eq!(h.dim(), (2, 4, 2));
+        assert_eq!(h.slice(s![0, .., 0]).to_vec(), vec![0.0, 1.0, 2.0, 0.0]); // sequence 0, padded
+        assert_eq!(h.slice(s![1, .., 1]).to_vec(), vec![100.0, 101.0, 102.0, 103.0]); // sequence 1
+        assert_eq!(filled.input_ids, marked.input_ids);
+    }
+
+    #[test]
+    fn a_missing_hidden_state_is_an_error_not_a_panic() {
+        let b0 = ModelBatch::from_sequences(vec![0], &[&[1, 2]], 0);
+        let start = HiddenStart::new(std::slice::from_ref(&b0), vec![None], 1, vec![0]);
+        assert!(matches!(start.fill(&b0), Err(TaggerError::Run(_))));
+    }
+
+    /// Logits whose label-0 score at each position is the batch's first input id.
+    struct Echo {
+        fail_on: Option<i64>,
+        panic_on: Option<i64>,
+    }
+
+    impl Tagger for Echo {
+        fn tag(&mut self, batch: &ModelBatch) -> Result<TaggerOutput, TaggerError> {
+            let first = batch.input_ids[[0, 0]];
+            if self.fail_on == Some(first) {
+                return Err(TaggerError::Run(format!("batch {first} failed")));
+            }
+            if self.panic_on == Some(first) {
+                panic!("batch {first}");
+            }
+            if first % 3 == 0 {
+                // Batches finish out of the order they were taken in.
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            let (rows, width) = batch.input_ids.dim();
+            Ok(TaggerOutput { logits: Array3::from_shape_fn((rows, width, 2), |(r, t, l)| if l == 0 { batch.input_ids[[r, t]] as f32 } else { 0.0 }), hidden: None })
+        }
+        fn provider(&self) -> &str {
+            "test"
+        }
+    }
+
+    /// `n` one-row batches; sequence q is [q, q] (content: both tokens, offset 0).
+    fn spec(n: usize) -> PassSpec {
+        let batches = (0..n).map(|q| ModelBatch::from_sequences(vec![q], &[&[q as u32, q as u32]], 0)).collect();
+        PassSpec { batches, content_lengths: vec![2; n], graph: Graph::First, start: None, offset: 0, labels: 2 }
+    }
+
+    fn taggers(n: usize, fail_on: Option<i64>, panic_on: Option<i64>) -> Vec<Box<dyn Tagger>> {
+        (0..n).map(|_| Box::new(Echo { fail_on, panic_on }) as Box<dyn Tagger>).collect()
+    }
+
+    #[test]
+    fn passes_queued_back_to_back_each_get_every_sequence_once() {
+        let mut t = taggers(3, None, None);
+        std::thread::scope(|scope| {
+            let workers = Workers::start(scope, &mut t, &mut []);
+            let tickets: Vec<Ticket> = (1..6).map(|n| workers.publish(spec(n * 7), n % 2 == 0)).collect();
+            for (n, ticket) in (1..6).zip(tickets) {
+                let results = ticket.wait().unwrap();
+                assert_eq!(results.probabilities.len(), n * 7);
+                for (q, p) in results.probabilities.iter().enumerate() {
+                    // softmax over (q, 0): label 0 wins for q > 0, a tie for q = 0.
+                    assert_eq!(p.len(), 4);
+                    assert!((p[0] - 1.0 / (1.0 + (-(q as f32)).exp())).abs() < 1e-6, "sequence {q}: {p:?}");
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn a_failing_batch_fails_its_pass_and_later_passes_still_run() {
+        for (fail, panic) in [(Some(5), None), (None, Some(5))] {
+            let mut t = taggers(2, fail, panic);
+            std::thread::scope(|scope| {
+                let workers = Workers::start(scope, &mut t, &mut []);
+                let failing = workers.publish(spec(20), false);
+                let empty = workers.publish(spec(0), false);
+                let after = workers.publish(spec(3), false);
+                assert!(matches!(failing.wait(), Err(TaggerError::Run(_))));
+                assert!(empty.wait().unwrap().probabilities.is_empty());
+                assert_eq!(after.wait().unwrap().probabilities.len(), 3);
+            });
+        }
+    }
+
+    #[test]
+    fn a_marked_pass_without_a_marked_graph_is_an_error_not_a_hang() {
+        let mut t = taggers(2, None, None);
+        std::thread::scope(|scope| {
+            let workers = Workers::start(scope, &mut t, &mut []);
+            let ticket = workers.publish(PassSpec { graph: Graph::Marked, ..spec(4) }, true);
+            assert!(matches!(ticket.wait(), Err(TaggerError::Run(_))));
+        });
+    }
+}
