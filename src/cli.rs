@@ -123,9 +123,10 @@ pub struct ExtractArgs {
     /// Most sentences (windows) per model batch (default: 32 on CPU, 2048 on CUDA).
     #[arg(long)]
     pub max_batch: Option<usize>,
-    /// Sentences per store commit.
-    #[arg(long, default_value_t = 2048)]
-    pub chunk_sentences: usize,
+    /// Sentences per store commit (default: 512 on CPU, where smaller
+    /// commits keep memory flat; 2048 on CUDA, to fill its batches).
+    #[arg(long)]
+    pub chunk_sentences: Option<usize>,
     /// Tag and assemble but store nothing (measures tagging alone).
     #[arg(long)]
     pub dry_run: bool,

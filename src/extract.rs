@@ -222,7 +222,11 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
         // (bench/RESULTS.md, step 21); GPU: fill the batches.
         batch_cost: if on_gpu { 65536 } else { 8 },
     };
-    let opts = PipelineOptions { read, batch, chunk_sentences: args.chunk_sentences.max(1), ..PipelineOptions::default() };
+    // CPU: a commit's transient memory (its quads and the bulk loader's
+    // sort buffers) sets the peak, and smaller commits cost no time now that
+    // the workers never wait at a chunk's end (bench/RESULTS.md, step 23).
+    let chunk_sentences = args.chunk_sentences.unwrap_or(if on_gpu { 2048 } else { 512 }).max(1);
+    let opts = PipelineOptions { read, batch, chunk_sentences, ..PipelineOptions::default() };
     let progress = Progress::new(!args.quiet && is_terminal::is_terminal(std::io::stderr()), known_size(&files));
     let stop = stop_flag();
     let stages = Stages { encoder, taggers, marked_taggers, roles, labels: model.labels.len(), scheme: model.scheme, head_threshold, sink, progress: &progress, stop };
