@@ -295,7 +295,7 @@ fn windows_per_sentence<'p>(chunk: &PreparedChunk, probabilities: &'p [Vec<f32>]
 /// pass, then one marked pass per head, run as an urgent pass (on the
 /// marked graph from the unmarked pass's hidden state when the model is
 /// layered, else on the model with the marker in the token types).
-fn run_marked_passes(workers: &Workers, model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked_batches: &[ModelBatch], unmarked: PassResults) -> Result<Vec<MarkedPass>, TaggerError> {
+fn run_marked_passes(workers: &Workers, model: &ModelShape<'_>, chunk: &PreparedChunk, unmarked_batches: &[ModelBatch], unmarked: &mut PassResults) -> Result<Vec<MarkedPass>, TaggerError> {
     let mut first_sequence = vec![0; chunk.encoded.len()];
     for (q, &(s, _)) in chunk.sequences.iter().enumerate().rev() {
         first_sequence[s] = q;
@@ -323,7 +323,7 @@ fn run_marked_passes(workers: &Workers, model: &ModelShape<'_>, chunk: &Prepared
         }
     }
     let (graph, start) = if model.layered {
-        let start = HiddenStart::new(unmarked_batches, unmarked.hidden, chunk.sequences.len(), passes.iter().map(|p| p.sequence).collect());
+        let start = HiddenStart::new(unmarked_batches, std::mem::take(&mut unmarked.hidden), chunk.sequences.len(), passes.iter().map(|p| p.sequence).collect());
         (Graph::Marked, Some(start))
     } else {
         (Graph::First, None)
@@ -389,16 +389,13 @@ fn tag_chunks(taggers: &mut [Box<dyn Tagger>], marked_taggers: &mut [Box<dyn Tag
 /// A chunk whose unmarked pass was queued, tagged: its probabilities and,
 /// for predicate-indexed models, its marked passes.
 fn finish_chunk(workers: &Workers, model: &ModelShape<'_>, chunk: PreparedChunk, unmarked: &Ticket) -> Result<TaggedChunk, PipelineError> {
-    let results = unmarked.wait()?;
-    let (probabilities, passes) = match model.scheme {
-        Scheme::Single => (results.probabilities, Vec::new()),
-        Scheme::Predicate => {
-            let probabilities = results.probabilities.clone();
-            let passes = run_marked_passes(workers, model, &chunk, unmarked.batches(), results)?;
-            (probabilities, passes)
-        }
+    let mut results = unmarked.wait()?;
+    let passes = match model.scheme {
+        Scheme::Single => Vec::new(),
+        // The marked passes take the unmarked pass's hidden state (layered models).
+        Scheme::Predicate => run_marked_passes(workers, model, &chunk, unmarked.batches(), &mut results)?,
     };
-    Ok(TaggedChunk { chunk, probabilities, passes })
+    Ok(TaggedChunk { chunk, probabilities: results.probabilities, passes })
 }
 
 fn store_chunks(rx: &Receiver<Result<TaggedChunk, PipelineError>>, roles: Roles, labels: usize, scheme: Scheme, sink: &mut dyn Sink, progress: &Progress) -> Result<PipelineStats, PipelineError> {
