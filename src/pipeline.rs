@@ -33,7 +33,7 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, Receiver, Select, Sender};
 use rayon::prelude::*;
 
-use passes::{Graph, HiddenStart, PassResults, PassSpec, Ticket, Workers};
+use passes::{Graph, HiddenStart, OutputShape, PassResults, PassSpec, Ticket, Workers};
 
 use crate::assemble::{assemble, assemble_for_head, distinct_triples, Roles, Triple};
 use crate::batch::{plan_batches, BatchPolicy, ModelBatch};
@@ -329,7 +329,7 @@ fn run_marked_passes(workers: &Workers, model: &ModelShape<'_>, chunk: &Prepared
         (Graph::First, None)
     };
     let content_lengths = passes.iter().map(|p| p.window.len()).collect();
-    let marked = workers.publish(PassSpec { batches, content_lengths, graph, start, offset, labels: model.labels }, true).wait()?;
+    let marked = workers.publish(PassSpec { batches, content_lengths, graph, start }, true).wait()?;
     for (pass, probabilities) in passes.iter_mut().zip(marked.probabilities) {
         pass.probabilities = probabilities;
     }
@@ -341,8 +341,7 @@ fn run_marked_passes(workers: &Workers, model: &ModelShape<'_>, chunk: &Prepared
 /// sends the tagged chunks on in order.
 fn tag_chunks(taggers: &mut [Box<dyn Tagger>], marked_taggers: &mut [Box<dyn Tagger>], model: &ModelShape<'_>, rx: Receiver<Result<PreparedChunk, PipelineError>>, tx: Sender<Result<TaggedChunk, PipelineError>>) {
     std::thread::scope(|scope| {
-        let workers = Workers::start(scope, taggers, marked_taggers);
-        let offset = model.encoder.content_offset();
+        let workers = Workers::start(scope, taggers, marked_taggers, OutputShape { offset: model.encoder.content_offset(), labels: model.labels });
         let mut queued: VecDeque<(PreparedChunk, Ticket)> = VecDeque::new();
         let mut input_open = true;
         let mut input_error = None;
@@ -364,7 +363,7 @@ fn tag_chunks(taggers: &mut [Box<dyn Tagger>], marked_taggers: &mut [Box<dyn Tag
                     Ok(Ok(mut chunk)) => {
                         let batches = std::mem::take(&mut chunk.batches);
                         let content_lengths = chunk.sequences.iter().map(|(_, w)| w.len()).collect();
-                        let ticket = workers.publish(PassSpec { batches, content_lengths, graph: Graph::First, start: None, offset, labels: model.labels }, false);
+                        let ticket = workers.publish(PassSpec { batches, content_lengths, graph: Graph::First, start: None }, false);
                         queued.push_back((chunk, ticket));
                     }
                     // Chunks read before the error are still tagged and stored.

@@ -41,16 +41,18 @@ pub struct PassResults {
     pub hidden: Vec<Option<Array3<f32>>>,
 }
 
-/// Batches of one chunk for the workers.
-pub struct Pass {
-    batches: Vec<ModelBatch>,
-    /// Content tokens of each sequence (the rows the batches name).
-    content_lengths: Vec<usize>,
-    graph: Graph,
-    start: Option<HiddenStart>,
+/// Where a model's output rows are read: the same for every pass of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputShape {
     /// Where content starts in a model sequence (after `[CLS]`).
-    offset: usize,
-    labels: usize,
+    pub offset: usize,
+    pub labels: usize,
+}
+
+/// Batches of one chunk for the workers, and how far the workers got.
+pub struct Pass {
+    spec: PassSpec,
+    shape: OutputShape,
     next: AtomicUsize,
     /// Batches not yet finished, taken or not.
     unfinished: AtomicUsize,
@@ -79,7 +81,7 @@ impl Pass {
     fn work(&self, tagger: &mut dyn Tagger, cancelled: &AtomicBool) {
         while !cancelled.load(Ordering::Relaxed) {
             let b = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(batch) = self.batches.get(b) else { return };
+            let Some(batch) = self.spec.batches.get(b) else { return };
             let ran = catch_unwind(AssertUnwindSafe(|| self.run(tagger, batch))).unwrap_or_else(|_| Err(TaggerError::Run("a model worker panicked".into())));
             match ran {
                 Ok(BatchDone { rows, hidden }) => {
@@ -97,7 +99,8 @@ impl Pass {
     /// Ends the pass with `error`: `taken` batches of the caller's end
     /// here, and the batches nobody took yet will not run.
     fn fail(&self, error: TaggerError, taken: usize) {
-        let untaken = self.batches.len().saturating_sub(self.next.swap(self.batches.len(), Ordering::Relaxed));
+        let batches = self.spec.batches.len();
+        let untaken = batches.saturating_sub(self.next.swap(batches, Ordering::Relaxed));
         lock(&self.done).error.get_or_insert(error);
         if taken + untaken > 0 {
             self.finish(taken + untaken);
@@ -106,7 +109,7 @@ impl Pass {
 
     /// One batch: each row's content probabilities keyed by sequence, and the hidden state.
     fn run(&self, tagger: &mut dyn Tagger, batch: &ModelBatch) -> Result<BatchDone, TaggerError> {
-        let output = match &self.start {
+        let output = match &self.spec.start {
             Some(start) => start.fill(batch).and_then(|filled| tagger.tag(&filled)),
             None => tagger.tag(batch),
         }?;
@@ -115,9 +118,10 @@ impl Pass {
             .iter()
             .enumerate()
             .map(|(r, &q)| {
-                let rows = output.logits.slice(s![r, self.offset..self.offset + self.content_lengths[q], ..]);
+                let OutputShape { offset, labels } = self.shape;
+                let rows = output.logits.slice(s![r, offset..offset + self.spec.content_lengths[q], ..]);
                 let mut p: Vec<f32> = rows.iter().copied().collect();
-                softmax_rows(&mut p, self.labels);
+                softmax_rows(&mut p, labels);
                 (q, p)
             })
             .collect();
@@ -145,7 +149,7 @@ impl Ticket {
 
     /// The pass's batches (as published).
     pub fn batches(&self) -> &[ModelBatch] {
-        &self.pass.batches
+        &self.pass.spec.batches
     }
 
     /// Blocks until every batch ran (or the pass failed); its results.
@@ -157,7 +161,8 @@ impl Ticket {
         if let Some(e) = done.error.take() {
             return Err(e);
         }
-        let mut results = PassResults { probabilities: vec![Vec::new(); self.pass.content_lengths.len()], hidden: vec![None; self.pass.batches.len()] };
+        let spec = &self.pass.spec;
+        let mut results = PassResults { probabilities: vec![Vec::new(); spec.content_lengths.len()], hidden: vec![None; spec.batches.len()] };
         for (q, p) in done.rows {
             results.probabilities[q] = p;
         }
@@ -171,26 +176,26 @@ impl Ticket {
 /// The queues the model workers take passes from.
 pub struct Workers {
     count: usize,
+    shape: OutputShape,
     /// Set when the handle is dropped: workers stop taking batches.
     cancelled: Arc<AtomicBool>,
     passes: Sender<Arc<Pass>>,
     urgent: Sender<Arc<Pass>>,
 }
 
-/// What a pass is, before it is published.
+/// What a pass is: padded batches of one chunk.
 pub struct PassSpec {
     pub batches: Vec<ModelBatch>,
+    /// Content tokens of each sequence (the rows the batches name).
     pub content_lengths: Vec<usize>,
     pub graph: Graph,
     pub start: Option<HiddenStart>,
-    pub offset: usize,
-    pub labels: usize,
 }
 
 impl Workers {
     /// Starts one worker a tagger on `scope`; `marked[i]`, where given,
-    /// runs worker `i`'s marked passes.
-    pub fn start<'scope, 'env>(scope: &'scope std::thread::Scope<'scope, 'env>, taggers: &'env mut [Box<dyn Tagger>], marked: &'env mut [Box<dyn Tagger>]) -> Self {
+    /// runs worker `i`'s marked passes; every pass's output is read as `shape`.
+    pub fn start<'scope, 'env>(scope: &'scope std::thread::Scope<'scope, 'env>, taggers: &'env mut [Box<dyn Tagger>], marked: &'env mut [Box<dyn Tagger>], shape: OutputShape) -> Self {
         let (passes, passes_rx) = unbounded::<Arc<Pass>>();
         let (urgent, urgent_rx) = unbounded::<Arc<Pass>>();
         let count = taggers.len();
@@ -207,17 +212,16 @@ impl Workers {
                 work_passes(tagger.as_mut(), marked, &urgent_rx, &passes_rx, &cancelled)
             });
         }
-        Self { count, cancelled, passes, urgent }
+        Self { count, shape, cancelled, passes, urgent }
     }
 
     /// Hands `spec` to every worker (after the urgent passes, and before
     /// ordinary ones when `urgent`).
     pub fn publish(&self, spec: PassSpec, urgent: bool) -> Ticket {
         let (finished_tx, finished) = bounded(1);
-        let PassSpec { batches, content_lengths, graph, start, offset, labels } = spec;
-        let unfinished = AtomicUsize::new(batches.len());
-        let pass = Arc::new(Pass { batches, content_lengths, graph, start, offset, labels, next: AtomicUsize::new(0), unfinished, done: Mutex::default(), finished: finished_tx });
-        if pass.batches.is_empty() {
+        let unfinished = AtomicUsize::new(spec.batches.len());
+        let pass = Arc::new(Pass { spec, shape: self.shape, next: AtomicUsize::new(0), unfinished, done: Mutex::default(), finished: finished_tx });
+        if pass.spec.batches.is_empty() {
             let _ = pass.finished.try_send(());
         } else {
             let queue = if urgent { &self.urgent } else { &self.passes };
@@ -246,7 +250,7 @@ fn work_passes(tagger: &mut dyn Tagger, mut marked: Option<&mut dyn Tagger>, urg
         };
         // A closed queue: the run is over; cancelled: nobody waits for the rest.
         let Ok(pass) = pass else { return };
-        match (pass.graph, marked.as_deref_mut()) {
+        match (pass.spec.graph, marked.as_deref_mut()) {
             (Graph::First, _) => pass.work(tagger, cancelled),
             (Graph::Marked, Some(marked)) => pass.work(marked, cancelled),
             (Graph::Marked, None) => pass.fail(TaggerError::Run("a model worker has no marked graph to run".into()), 0),
@@ -354,10 +358,12 @@ mod tests {
         }
     }
 
+    const SHAPE: OutputShape = OutputShape { offset: 0, labels: 2 };
+
     /// `n` one-row batches; sequence q is [q, q] (content: both tokens, offset 0).
     fn spec(n: usize) -> PassSpec {
         let batches = (0..n).map(|q| ModelBatch::from_sequences(vec![q], &[&[q as u32, q as u32]], 0)).collect();
-        PassSpec { batches, content_lengths: vec![2; n], graph: Graph::First, start: None, offset: 0, labels: 2 }
+        PassSpec { batches, content_lengths: vec![2; n], graph: Graph::First, start: None }
     }
 
     fn taggers(n: usize, fail_on: Option<i64>, panic_on: Option<i64>) -> Vec<Box<dyn Tagger>> {
@@ -368,7 +374,7 @@ mod tests {
     fn passes_queued_back_to_back_each_get_every_sequence_once() {
         let mut t = taggers(3, None, None);
         std::thread::scope(|scope| {
-            let workers = Workers::start(scope, &mut t, &mut []);
+            let workers = Workers::start(scope, &mut t, &mut [], SHAPE);
             let tickets: Vec<Ticket> = (1..6).map(|n| workers.publish(spec(n * 7), n % 2 == 0)).collect();
             for (n, ticket) in (1..6).zip(tickets) {
                 let results = ticket.wait().unwrap();
@@ -387,7 +393,7 @@ mod tests {
         for (fail, panic) in [(Some(5), None), (None, Some(5))] {
             let mut t = taggers(2, fail, panic);
             std::thread::scope(|scope| {
-                let workers = Workers::start(scope, &mut t, &mut []);
+                let workers = Workers::start(scope, &mut t, &mut [], SHAPE);
                 let failing = workers.publish(spec(20), false);
                 let empty = workers.publish(spec(0), false);
                 let after = workers.publish(spec(3), false);
@@ -402,7 +408,7 @@ mod tests {
     fn a_marked_pass_without_a_marked_graph_is_an_error_not_a_hang() {
         let mut t = taggers(2, None, None);
         std::thread::scope(|scope| {
-            let workers = Workers::start(scope, &mut t, &mut []);
+            let workers = Workers::start(scope, &mut t, &mut [], SHAPE);
             let ticket = workers.publish(PassSpec { graph: Graph::Marked, ..spec(4) }, true);
             assert!(matches!(ticket.wait(), Err(TaggerError::Run(_))));
         });
