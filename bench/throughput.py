@@ -47,20 +47,31 @@ REPEATS = 3
 
 def median_seconds(run) -> float:
     """Runs `run()` REPEATS times; its median wall-clock seconds."""
-    return interleaved_medians({"run": run})["run"]
+    return statistics.median(interleaved_rounds({"run": run})["run"])
 
 
-def interleaved_medians(runs: dict) -> dict:
+def interleaved_rounds(runs: dict) -> dict:
     """Runs every callable of `runs` once per round, REPEATS rounds, in turn
     (so a slow spell of the shared machine hits all of them alike); the
-    median wall-clock seconds of each."""
+    wall-clock seconds of each, round by round."""
     times = {name: [] for name in runs}
     for _ in range(REPEATS):
         for name, run in runs.items():
             t0 = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
+
+
+def cpu_model() -> str:
+    """The CPU's model name (the VM kind varies: ratios depend on it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def corpus_sentences(n: int) -> list[str]:
@@ -224,8 +235,9 @@ def main():
         "c_int8": ort_run(MODEL_DIR / "onnx/model.int8.onnx", batches, args.threads),
         **{f"d_{p}": kgx_run(args.kgx, corpus, p, args.threads, work) for p in args.precisions.split(",")},
     }
-    for key, secs in interleaved_medians(timed).items():
-        results[key] = len(sentences) / secs
+    rounds = interleaved_rounds(timed)
+    for key, secs in rounds.items():
+        results[key] = len(sentences) / statistics.median(secs)
     best = max(args.precisions.split(","), key=lambda p: results[f"d_{p}"])
     # Peak RSS is as noisy as time (the moment a commit's allocations meet the
     # model's decides it): each figure is the median of REPEATS runs, the
@@ -244,7 +256,7 @@ def main():
         ("(c) onnxruntime fp32-opt, pre-tokenized, batched 32", results["c_opt"], "inference only"),
         ("(c) onnxruntime int8, pre-tokenized, batched 32", results["c_int8"], "inference only"),
     ] + [(f"(d) kgx extract --precision {p}, end-to-end into a store", results[f"d_{p}"], "read+split+tokenize+tag+decode+store") for p in args.precisions.split(",")]
-    print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {len(sentences)} sentences; {args.threads} threads; median of {REPEATS} runs each\n")
+    print(f"\nMachine: {cpu_model()}, {os.cpu_count()} cores; {len(sentences)} sentences; {args.threads} threads; median of {REPEATS} runs each\n")
     print("| path | sentences/s | vs (a) | vs (b) | note |\n| --- | ---: | ---: | ---: | --- |")
     for name, rate, note in rows:
         print(f"| {name} | {rate:,.0f} | {rate / results['a']:.1f}x | {rate / results['b']:.2f}x | {note} |")
@@ -253,13 +265,18 @@ def main():
     if fp32:
         floor = max(results["c"], results["c_sessions"])
         print(f"kgx fp32 end-to-end time / bare ORT fp32 time (the faster of its two layouts): {floor / fp32:.3f} (target <= 1.15)")
+        # The medians come from different rounds; the ratio within each round
+        # shows how much of the figure is the machine's noise.
+        bare = "c" if results["c"] >= results["c_sessions"] else "c_sessions"
+        per_round = " ".join(f"{k / b:.3f}" for k, b in zip(rounds["d_fp32"], rounds[bare]))
+        print(f"  round by round: {per_round}; seconds kgx fp32 {' '.join(f'{t:.1f}' for t in rounds['d_fp32'])}, bare {' '.join(f'{t:.1f}' for t in rounds[bare])}")
     if fp32 and "d_int8" in results:
         print(f"kgx int8 / kgx fp32 throughput: {results['d_int8'] / fp32:.2f}x (target >= 1.7)")
     for p, (small_mib, full_mib) in rss.items():
         each = ", ".join(f"{a:.0f}/{b:.0f}" for a, b in rss_runs[p])
         print(f"kgx peak RSS ({p}), median of {len(rss_runs[p])}: {small_mib:.0f} MiB at 2,000 sentences, {full_mib:.0f} MiB at {len(sentences):,}: growth {100 * (full_mib / small_mib - 1):.1f}% (target < 20%; runs 2k/full MiB: {each})")
     if args.json:
-        results.update(rss_mib={p: {"2k": a, "full": b, "runs": rss_runs[p]} for p, (a, b) in rss.items()}, fastest=best, sentences=len(sentences), threads=args.threads)
+        results.update(rounds_s=rounds, cpu=cpu_model(), rss_mib={p: {"2k": a, "full": b, "runs": rss_runs[p]} for p, (a, b) in rss.items()}, fastest=best, sentences=len(sentences), threads=args.threads)
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
 
 
