@@ -186,23 +186,6 @@ pub fn stop_flag() -> &'static AtomicBool {
     &STOP
 }
 
-/// Batching and commit sizes where the command line leaves them out.
-struct DeviceDefaults {
-    batch: BatchPolicy,
-    chunk_sentences: usize,
-}
-
-impl DeviceDefaults {
-    /// Batches of 512 padded tokens / 32 sentences, cut where a model call
-    /// costs 8 padded tokens' worth (bench/RESULTS.md, steps 2 and 21);
-    /// commits of 512 sentences, since a commit's transient memory (its quads
-    /// and the bulk loader's sort buffers) sets the peak and smaller commits
-    /// cost no time (step 23).
-    const CPU: Self = Self { batch: BatchPolicy { token_budget: 512, max_sequences: 32, batch_cost: 8 }, chunk_sentences: 512 };
-    /// Full batches and commits big enough to fill them.
-    const GPU: Self = Self { batch: BatchPolicy { token_budget: 65536, max_sequences: 2048, batch_cost: 65536 }, chunk_sentences: 2048 };
-}
-
 pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let started = Instant::now();
     oxigraph::model::NamedNode::new(format!("{}entity/x", args.base_iri)).with_context(|| format!("--base-iri {:?} is not a valid IRI base", args.base_iri))?;
@@ -232,14 +215,14 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
         store_sink.insert(sink)
     };
     let read = ReadOptions { format: args.input_format, text_column: args.text_column.clone(), ..ReadOptions::default() };
-    let defaults = if on_gpu { DeviceDefaults::GPU } else { DeviceDefaults::CPU };
+    let defaults = PipelineOptions::for_device(on_gpu);
     let batch = BatchPolicy {
         token_budget: args.token_budget.unwrap_or(defaults.batch.token_budget),
         max_sequences: args.max_batch.unwrap_or(defaults.batch.max_sequences),
         batch_cost: defaults.batch.batch_cost,
     };
     let chunk_sentences = args.chunk_sentences.unwrap_or(defaults.chunk_sentences).max(1);
-    let opts = PipelineOptions { read, batch, chunk_sentences, ..PipelineOptions::default() };
+    let opts = PipelineOptions { read, batch, chunk_sentences, ..defaults };
     let progress = Progress::new(!args.quiet && is_terminal::is_terminal(std::io::stderr()), known_size(&files));
     let stop = stop_flag();
     let stages = Stages { encoder, taggers, marked_taggers, roles, labels: model.labels.len(), scheme: model.scheme, head_threshold, sink, progress: &progress, stop };

@@ -58,9 +58,21 @@ pub struct PipelineOptions {
     pub chunk_documents: usize,
 }
 
-impl Default for PipelineOptions {
-    fn default() -> Self {
-        Self { read: ReadOptions::default(), batch: BatchPolicy::default(), chunk_sentences: 2048, chunk_documents: 1024 }
+impl PipelineOptions {
+    /// The batching and commit sizes for the device that runs the model.
+    /// CPU: batches of 512 padded tokens / 32 sentences, cut where a model
+    /// call costs 8 padded tokens' worth (bench/RESULTS.md, steps 2 and 21),
+    /// and commits of 512 sentences, since a commit's transient memory (its
+    /// quads and the bulk loader's sort buffers) sets the peak and smaller
+    /// commits cost no time (step 23). GPU: full batches, and commits big
+    /// enough to fill them.
+    pub fn for_device(on_gpu: bool) -> Self {
+        let (batch, chunk_sentences) = if on_gpu {
+            (BatchPolicy { token_budget: 65536, max_sequences: 2048, batch_cost: 65536 }, 2048)
+        } else {
+            (BatchPolicy { token_budget: 512, max_sequences: 32, batch_cost: 8 }, 512)
+        };
+        Self { read: ReadOptions::default(), batch, chunk_sentences, chunk_documents: 1024 }
     }
 }
 

@@ -37,7 +37,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<CarbScore> {
 
 /// Tags every gold sentence (one a document, exactly as written) and returns CaRB rows.
 fn run_model(args: &EvalArgs, sentences: &[String]) -> anyhow::Result<Vec<[String; 5]>> {
-    let LoadedModel { manifest, encoder, taggers, marked_taggers, provider, roles, precision, head_threshold, .. } = load_model(&args.model, false)?;
+    let LoadedModel { manifest, encoder, taggers, marked_taggers, provider, roles, precision, head_threshold, on_gpu } = load_model(&args.model, false)?;
     eprintln!("kgx: model {} ({precision}) on {provider}", manifest.name);
     let dir = tempfile_dir()?;
     let input = dir.join("gold-sentences.txt");
@@ -47,7 +47,7 @@ fn run_model(args: &EvalArgs, sentences: &[String]) -> anyhow::Result<Vec<[Strin
     let progress = Progress::new(false, None);
     let stop = AtomicBool::new(false);
     let read = ReadOptions { format: InputFormat::Lines, ..ReadOptions::default() };
-    let opts = PipelineOptions { read, ..PipelineOptions::default() };
+    let opts = PipelineOptions { read, ..PipelineOptions::for_device(on_gpu) };
     let labels = manifest.labels.len();
     let stages = Stages { encoder, taggers, marked_taggers, roles, labels, scheme: manifest.scheme, head_threshold, sink: &mut sink, progress: &progress, stop: &stop };
     pipeline::run(std::slice::from_ref(&input), &opts, stages)?;

@@ -34,6 +34,7 @@ pub enum Graph {
 }
 
 /// What a finished pass gives.
+#[derive(Default)]
 pub struct PassResults {
     /// Each sequence's content rows as probabilities (`content_lengths[q] x labels`).
     pub probabilities: Vec<Vec<f32>>,
@@ -56,19 +57,19 @@ pub struct Pass {
     next: AtomicUsize,
     /// Batches not yet finished, taken or not.
     unfinished: AtomicUsize,
+    /// Results so far, each written in place as its batch finishes.
     done: Mutex<Done>,
     finished: Sender<()>,
 }
 
+/// One batch's results: each row's probabilities keyed by sequence, and the hidden state.
 struct BatchDone {
     rows: Vec<(usize, Vec<f32>)>,
     hidden: Option<Array3<f32>>,
 }
 
-#[derive(Default)]
 struct Done {
-    rows: Vec<(usize, Vec<f32>)>,
-    hidden: Vec<(usize, Array3<f32>)>,
+    results: PassResults,
     error: Option<TaggerError>,
 }
 
@@ -86,8 +87,10 @@ impl Pass {
             match ran {
                 Ok(BatchDone { rows, hidden }) => {
                     let mut done = lock(&self.done);
-                    done.rows.extend(rows);
-                    done.hidden.extend(hidden.map(|h| (b, h)));
+                    for (q, p) in rows {
+                        done.results.probabilities[q] = p;
+                    }
+                    done.results.hidden[b] = hidden;
                     drop(done);
                     self.finish(1);
                 }
@@ -157,19 +160,11 @@ impl Ticket {
     pub fn wait(&self) -> Result<PassResults, TaggerError> {
         // The pass holds the sender, so this returns once finish() sends.
         let _ = self.finished.recv();
-        let mut done = std::mem::take(&mut *lock(&self.pass.done));
-        if let Some(e) = done.error.take() {
-            return Err(e);
+        let mut done = lock(&self.pass.done);
+        match done.error.take() {
+            Some(e) => Err(e),
+            None => Ok(std::mem::take(&mut done.results)),
         }
-        let spec = &self.pass.spec;
-        let mut results = PassResults { probabilities: vec![Vec::new(); spec.content_lengths.len()], hidden: vec![None; spec.batches.len()] };
-        for (q, p) in done.rows {
-            results.probabilities[q] = p;
-        }
-        for (b, h) in done.hidden {
-            results.hidden[b] = Some(h);
-        }
-        Ok(results)
     }
 }
 
@@ -220,7 +215,9 @@ impl Workers {
     pub fn publish(&self, spec: PassSpec, urgent: bool) -> Ticket {
         let (finished_tx, finished) = bounded(1);
         let unfinished = AtomicUsize::new(spec.batches.len());
-        let pass = Arc::new(Pass { spec, shape: self.shape, next: AtomicUsize::new(0), unfinished, done: Mutex::default(), finished: finished_tx });
+        let results = PassResults { probabilities: vec![Vec::new(); spec.content_lengths.len()], hidden: vec![None; spec.batches.len()] };
+        let done = Mutex::new(Done { results, error: None });
+        let pass = Arc::new(Pass { spec, shape: self.shape, next: AtomicUsize::new(0), unfinished, done, finished: finished_tx });
         if pass.spec.batches.is_empty() {
             let _ = pass.finished.try_send(());
         } else {
