@@ -10,14 +10,36 @@ SHARED_DATA ?= ../shared/data/oie2016
 MODEL_DIR = models/kgx-minilm-lora
 
 .PHONY: setup test system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
-	models compare pytest build sample cargo-test bench baseline-spacy kill-trials \
+	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint \
 	data-predicates train-multi model-multi train-layered model-layered carb-compare
 
-## setup: system packages, Python venv, the three ONNX models (+ parity), kgx release build, sample extraction
-setup: system-deps venv models build sample
+# Each stage of setup and test says how long it took (scripts/timed.sh).
+STAGE = @scripts/timed.sh
+SUB = $(MAKE) --no-print-directory
 
-## test: Rust unit + integration tests (release profile), Python tests, a short kill/resume check
-test: cargo-test pytest
+## setup: system packages, Python venv, the five ONNX models (+ parity), kgx release build, sample extraction
+setup:
+	$(STAGE) system-deps $(SUB) system-deps
+	$(STAGE) venv $(SUB) venv
+	$(STAGE) models $(SUB) models
+	$(STAGE) build $(SUB) build
+	$(STAGE) sample $(SUB) sample
+
+## test: formatting, layout and clippy checks, Rust unit + integration tests (release profile), Python tests, a short kill/resume check
+test:
+	$(STAGE) lint $(SUB) lint
+	$(STAGE) cargo-test $(SUB) cargo-test
+	$(STAGE) pytest $(SUB) pytest
+	$(STAGE) kill-resume $(SUB) kill-resume
+
+## lint: rustfmt (rustfmt.toml), clap only in the commands and no overlong lines (scripts/check-layout.sh), clippy with warnings as errors
+lint:
+	cargo fmt --check
+	scripts/check-layout.sh
+	cargo clippy --release --all-targets -- -D warnings
+
+## kill-resume: three SIGKILL/SIGTERM-and-resume trials compared with an uninterrupted run
+kill-resume:
 	$(PY) tests/kill_resume.py $(KGX) --trials 3 --copies 3
 
 ## system-deps: Debian packages the build needs (libclang-dev for RocksDB's bindgen)
@@ -35,11 +57,11 @@ venv: .venv/.kgx-installed
 
 ## data: OIE2016 train/dev -> export/data/*.jsonl (dev-only; output is tracked)
 data:
-	$(PYENV) $(PY) -m kgx_export.prepare --src $(SHARED_DATA)
+	$(PYENV) $(PY) -m kgx_export.data.prepare --src $(SHARED_DATA)
 
 ## data-predicates: predicate-indexed rows (several triples a sentence) -> export/data/*.predicate.jsonl (output is tracked)
 data-predicates: venv
-	$(PYENV) $(PY) -m kgx_export.predicates
+	$(PYENV) $(PY) -m kgx_export.data.predicates
 
 ## train-multi: LoRA fine-tune of the predicate-indexed model -> models/kgx-minilm-multi/adapter
 train-multi:
@@ -61,25 +83,25 @@ train-prompt:
 
 ## model: merge adapter, export ONNX (fp32/opt/int8/fp16), parity, model card
 model: venv
-	$(PYENV) $(PY) -m kgx_export.build
+	$(PYENV) $(PY) -m kgx_export.onnx_export
 
 ## model-multi: merge the predicate-indexed model's adapter, export ONNX, parity, model card
 model-multi: venv
-	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-multi
+	$(PYENV) $(PY) -m kgx_export.onnx_export --model-dir models/kgx-minilm-multi
 
 ## model-layered: merge the layered model's adapter, export its two ONNX graphs, parity, model card
 model-layered: venv
-	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-layered
+	$(PYENV) $(PY) -m kgx_export.onnx_export --model-dir models/kgx-minilm-layered
 
 ## carb-compare: CaRB dev table (one-triple vs predicate-indexed models vs spaCy rules) and throughput -> models/kgx-minilm-layered/carb_eval.json
 carb-compare: baseline-spacy
-	$(PYENV) $(PY) -m kgx_export.carb_compare --kgx $(KGX)
+	$(PYENV) $(PY) -m kgx_export.baselines.carb_compare --kgx $(KGX)
 
 ## model-prefix / model-prompt: bake the tracked adapter's virtual tokens into an fp32 ONNX, parity, model card
 model-prefix: venv
-	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-prefix
+	$(PYENV) $(PY) -m kgx_export.onnx_export --model-dir models/kgx-minilm-prefix
 model-prompt: venv
-	$(PYENV) $(PY) -m kgx_export.build --model-dir models/kgx-minilm-prompt
+	$(PYENV) $(PY) -m kgx_export.onnx_export --model-dir models/kgx-minilm-prompt
 
 ## models: the LoRA (one-triple and the two predicate-indexed), prefix- and prompt-tuning models
 models: model model-multi model-layered model-prefix model-prompt
@@ -87,7 +109,7 @@ models: model model-multi model-layered model-prefix model-prompt
 ## compare: kgx CPU throughput of the three models (5,000 sentences each) -> models/README.md table
 COMPARE_ARGS ?= --train-seconds lora=150.0
 compare:
-	$(PYENV) $(PY) -m kgx_export.compare --kgx $(KGX) $(COMPARE_ARGS)
+	$(PYENV) $(PY) -m kgx_export.baselines.compare --kgx $(KGX) $(COMPARE_ARGS)
 
 ## pytest: Python tests (projection, alignment, tiny end-to-end LoRA / prefix / prompt exports)
 pytest: venv
@@ -113,7 +135,7 @@ bench:
 ## baseline-spacy: spaCy dependency-rule Open IE baselines (root verb only; extended rules) on CaRB dev -> export/baselines/, scored by kgx eval
 baseline-spacy: venv
 	for rules in root extended; do \
-	  $(PYENV) $(PY) -m kgx_export.spacy_baseline --rules $$rules --sentences ../shared/data/carb/dev.txt --out export/baselines/spacy_$${rules}_carb_dev.tsv && \
+	  $(PYENV) $(PY) -m kgx_export.baselines.spacy_rules --rules $$rules --sentences ../shared/data/carb/dev.txt --out export/baselines/spacy_$${rules}_carb_dev.tsv && \
 	  $(KGX) eval --gold ../shared/data/carb/dev.gold.tsv --format carb --extractions export/baselines/spacy_$${rules}_carb_dev.tsv || exit 1; \
 	done
 

@@ -208,7 +208,7 @@ def main():
     import torch
 
     torch.set_num_threads(args.threads)
-    from kgx_export.build import load_peft
+    from kgx_export.onnx_export.common import load_peft
 
     work = Path(tempfile.mkdtemp(prefix="kgx-bench-"))
     sentences = corpus_sentences(args.sentences)

@@ -2,9 +2,9 @@
 //! so that regressions show. `cargo bench --bench pure_stages`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kgx::assemble::{assemble, Roles};
-use kgx::decode::{merge_windows, softmax_rows, spans, word_tags};
-use kgx::encode::{EncodedSentence, Window};
+use kgx::model::{EncodedSentence, Roles, Window};
+use kgx::pipeline::assemble::assemble;
+use kgx::pipeline::decode::{merge_windows, softmax_rows, spans, word_tags};
 use std::hint::black_box;
 
 const LABELS: usize = 4;
@@ -56,7 +56,9 @@ fn bench(c: &mut Criterion) {
     softmax_rows(&mut probs, LABELS);
     let found = spans(&word_tags(&enc, &probs, LABELS), 0);
     c.bench_function("assemble_sentence", |b| b.iter(|| black_box(assemble(black_box(&text), &found, roles))));
-    c.bench_function("mint_iri", |b| b.iter(|| black_box(kgx::iri::mint("https://kgx.invalid/", "entity", black_box("The  Eiffel Tower, Paris")))));
+    c.bench_function("mint_iri", |b| {
+        b.iter(|| black_box(kgx::iri::mint("https://kgx.invalid/", "entity", black_box("The  Eiffel Tower, Paris"))))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -37,7 +37,8 @@ pub fn key(normalised: &str) -> String {
         }
         if c == ' ' {
             out.push('_');
-        } else if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~') || (!c.is_ascii() && c.is_alphanumeric() && is_ucschar(c)) {
+        } else if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~') || (!c.is_ascii() && c.is_alphanumeric() && is_ucschar(c))
+        {
             out.push(c);
         } else {
             let mut buf = [0u8; 4];

@@ -1,39 +1,40 @@
-//! kgx: English text -> knowledge graph.
+//! kgx: English text -> knowledge graph, as a library under thin commands.
 //!
-//! Pipeline stages, one module each: [`read`] -> [`split`] -> [`encode`] ->
-//! [`batch`] -> [`tagger`] -> [`decode`] -> [`assemble`] -> [`store`].
-//! [`pipeline`] is the only module with threads; [`extract`] and [`query`]
-//! are the commands; `main.rs` maps errors to exit codes.
+//! - [`pipeline`]: documents -> triples with provenance -> a [`pipeline::Sink`];
+//!   its stages (read, split, encode, batch, tag, decode, assemble) each in a
+//!   module of their own, and the only code with threads.
+//! - [`model`]: the [`model::Model`] value (manifest, tokenizer, ONNX
+//!   Runtime sessions, provider, precision, labels) and what loads it.
+//! - [`store`]: the persistent store (Oxigraph + SQLite run log) and its
+//!   sink; [`query`], [`export`], [`stats`] and [`eval`] read it.
+//! - The `kgx` binary (`src/main.rs`, `src/commands/`) turns flags into the
+//!   options structs of these modules and calls them; the library never sees
+//!   a flag type (the commands are not part of it, so it cannot).
+//!
+//! Errors are typed per stage and keep their cause; [`exit_code`] maps a
+//! failure to the documented exit code from the first typed error in its
+//! chain.
 
-pub mod assemble;
-pub mod batch;
-pub mod cli;
-pub mod decode;
-pub mod encode;
+pub mod choice;
 pub mod eval;
 pub mod export;
-pub mod extract;
 pub mod iri;
 pub mod memory;
 pub mod model;
 pub mod pipeline;
-pub mod predicates;
-pub mod progress;
 pub mod query;
-pub mod read;
-pub mod read_formats;
-pub mod split;
 pub mod stats;
 pub mod store;
-pub mod tagger;
 pub mod timestamp;
+
+use std::error::Error;
 
 /// Process exit codes (documented in README.md).
 pub mod exit {
     pub const OK: i32 = 0;
     /// Any other error (bad input path, I/O, ...).
     pub const ERROR: i32 = 1;
-    /// Bad command line (clap).
+    /// Bad command line.
     pub const USAGE: i32 = 2;
     /// The run finished, but some documents could not be used.
     pub const DOCUMENTS_FAILED: i32 = 3;
@@ -43,36 +44,41 @@ pub mod exit {
     pub const STORE: i32 = 5;
     /// The SPARQL query does not parse.
     pub const QUERY_SYNTAX: i32 = 6;
+    /// A stage of kgx failed in a way it should not (a bug: a thread
+    /// panicked); nothing partial was committed (sysexits' EX_SOFTWARE).
+    pub const INTERNAL: i32 = 70;
     /// Stopped by SIGINT/SIGTERM after the last commit.
     pub const INTERRUPTED: i32 = 130;
 }
 
 /// The exit code for an error, from the first typed error in its chain.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
-    for cause in error.chain() {
-        if cause.downcast_ref::<store::StoreError>().is_some() {
-            return exit::STORE;
-        }
-        if cause.downcast_ref::<tagger::TaggerError>().is_some()
-            || cause.downcast_ref::<model::ModelError>().is_some()
-            || cause.downcast_ref::<encode::EncodeError>().is_some()
-        {
-            return exit::MODEL;
-        }
-        if let Some(q) = cause.downcast_ref::<query::QueryError>() {
-            return match q {
-                query::QueryError::Syntax { .. } => exit::QUERY_SYNTAX,
-                query::QueryError::Store(_) => exit::STORE,
-                _ => exit::ERROR,
-            };
-        }
-        if let Some(p) = cause.downcast_ref::<pipeline::PipelineError>() {
-            return match p {
-                pipeline::PipelineError::Tagger(_) => exit::MODEL,
-                pipeline::PipelineError::Store(_) => exit::STORE,
-                pipeline::PipelineError::Thread(_) => exit::ERROR,
-            };
-        }
+    error.chain().find_map(code_of).unwrap_or(exit::ERROR)
+}
+
+/// The exit code one error in a chain stands for, if it is a typed one.
+fn code_of(cause: &(dyn Error + 'static)) -> Option<i32> {
+    use pipeline::PipelineError;
+    if cause.is::<store::StoreError>() {
+        return Some(exit::STORE);
     }
-    exit::ERROR
+    if cause.is::<model::LoadError>()
+        || cause.is::<model::TaggerError>()
+        || cause.is::<model::ModelError>()
+        || cause.is::<model::LibraryError>()
+    {
+        return Some(exit::MODEL);
+    }
+    if let Some(q) = cause.downcast_ref::<query::QueryError>() {
+        return match q {
+            query::QueryError::Syntax { .. } => Some(exit::QUERY_SYNTAX),
+            query::QueryError::Store(_) => Some(exit::STORE),
+            _ => None,
+        };
+    }
+    match cause.downcast_ref::<PipelineError>()? {
+        PipelineError::Tagger(_) => Some(exit::MODEL),
+        PipelineError::Sink(inner) => code_of(inner.as_ref()).or(Some(exit::ERROR)),
+        PipelineError::Panicked { .. } => Some(exit::INTERNAL),
+    }
 }

@@ -1,4 +1,5 @@
-//! `kgx query`: SPARQL over a store, results streamed to a writer.
+//! SPARQL over a store (`kgx query` and kgx's own reports), results
+//! streamed to a writer.
 //!
 //! Takes: a store directory, a SPARQL query (kgx's prefixes predeclared)
 //! and an output format. Gives: SELECT/ASK results as an aligned table or
@@ -14,40 +15,63 @@ use std::path::{Path, PathBuf};
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::{GraphNameRef, QuadRef, Term};
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use oxigraph::sparql::{QueryEvaluationError, QueryResults, SparqlEvaluator};
+use unicode_width::UnicodeWidthStr;
 
+use crate::choice::Choice;
 use crate::store::lock::StoreLock;
 use crate::store::vocab::PREFIXES;
 use crate::store::StoreError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryFormat {
-    /// Aligned columns for people (SELECT/ASK).
     Table,
     Csv,
     Tsv,
     Json,
     Xml,
-    /// CONSTRUCT/DESCRIBE (default for them).
     Turtle,
     Ntriples,
     Nquads,
+}
+
+crate::choice::choices!(QueryFormat {
+    Table => "table", "Aligned columns for people (SELECT/ASK)";
+    Csv => "csv", "";
+    Tsv => "tsv", "";
+    Json => "json", "";
+    Xml => "xml", "";
+    Turtle => "turtle", "CONSTRUCT/DESCRIBE (default for them)";
+    Ntriples => "ntriples", "";
+    Nquads => "nquads", "";
+});
+
+/// How results are written.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryOptions {
+    /// The output format; None: `select_default` for SELECT/ASK, Turtle for CONSTRUCT/DESCRIBE.
+    pub format: Option<QueryFormat>,
+    /// SELECT/ASK's format when none is given (a table for people, TSV for programs).
+    pub select_default: QueryFormat,
+    /// Also write the evaluation plan with row counts (JSON) to stderr.
+    pub explain: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error("SPARQL syntax error in {source_name}: {message}")]
     Syntax { source_name: String, message: String },
-    #[error("query evaluation failed: {0}")]
-    Evaluation(String),
-    #[error("format {format:?} does not fit a {kind} query (use {hint})")]
+    #[error("query evaluation failed")]
+    Evaluation(#[from] QueryEvaluationError),
+    #[error("format {} does not fit a {kind} query (use {hint})", .format.name())]
     Format { format: QueryFormat, kind: &'static str, hint: &'static str },
+    #[error("kgx's own query is not a SELECT query")]
+    NotSelect,
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot write results: {0}")]
+    #[error("cannot write results")]
     Write(#[from] std::io::Error),
 }
-
 
 /// An opened, locked, existing store for reading.
 pub struct ReadStore {
@@ -62,12 +86,11 @@ impl ReadStore {
             return Err(StoreError::Missing { dir: dir.to_path_buf() });
         }
         let lock = StoreLock::acquire(dir, command)?;
-        let store = oxigraph::store::Store::open(dir.join("oxigraph")).map_err(|e| StoreError::Rdf { dir: dir.to_path_buf(), message: e.to_string() })?;
+        let store = oxigraph::store::Store::open(dir.join("oxigraph")).map_err(|e| StoreError::rdf(dir, e))?;
         Ok(Self { store, dir: dir.to_path_buf(), _lock: lock })
     }
 }
 
-/// Runs `query` and writes its results in `format` (None: the kind's default).
 /// A SPARQL evaluator with kgx's prefixes predeclared.
 pub fn evaluator() -> SparqlEvaluator {
     PREFIXES.iter().fold(SparqlEvaluator::new(), |e, (p, iri)| e.with_prefix(*p, *iri).expect("kgx's prefix IRIs are valid"))
@@ -76,15 +99,16 @@ pub fn evaluator() -> SparqlEvaluator {
 /// Runs a SELECT over the union of all graphs (for kgx's own reports);
 /// each value as plain text: IRIs bare, literals' lexical form, "" unbound.
 pub fn select_values(store: &oxigraph::store::Store, query: &str) -> Result<Vec<Vec<String>>, QueryError> {
-    let mut prepared = evaluator().parse_query(query).map_err(|e| QueryError::Syntax { source_name: "kgx".into(), message: e.to_string() })?;
+    let mut prepared =
+        evaluator().parse_query(query).map_err(|e| QueryError::Syntax { source_name: "kgx".into(), message: e.to_string() })?;
     prepared.dataset_mut().set_default_graph_as_union();
-    let QueryResults::Solutions(solutions) = prepared.on_store(store).execute().map_err(|e| QueryError::Evaluation(e.to_string()))? else {
-        return Err(QueryError::Evaluation("expected a SELECT query".into()));
+    let QueryResults::Solutions(solutions) = prepared.on_store(store).execute()? else {
+        return Err(QueryError::NotSelect);
     };
     let variables = solutions.variables().to_vec();
     solutions
         .map(|s| {
-            let s = s.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+            let s = s?;
             Ok(variables.iter().map(|v| s.get(v).map(plain_value).unwrap_or_default()).collect())
         })
         .collect()
@@ -98,21 +122,22 @@ fn plain_value(term: &Term) -> String {
     }
 }
 
-/// With `explain`, the evaluation plan (JSON, with row counts) goes to stderr after the results.
-pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Option<QueryFormat>, explain: bool, out: &mut dyn Write) -> Result<(), QueryError> {
+/// Runs `query` (read from `source_name`) and writes its results to `out`;
+/// with `explain`, the evaluation plan (JSON, with row counts) goes to
+/// stderr after the results.
+pub fn run_query(store: &ReadStore, query: &str, source_name: &str, opts: QueryOptions, out: &mut dyn Write) -> Result<(), QueryError> {
     let mut prepared = evaluator()
         .parse_query(query)
         .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: syntax_message(&e.to_string()) })?;
     prepared.dataset_mut().set_default_graph_as_union();
     let bound = prepared.on_store(&store.store);
-    let (results, explanation) = if explain {
+    let (results, explanation) = if opts.explain {
         let (results, explanation) = bound.compute_statistics().explain();
         (results, Some(explanation))
     } else {
         (bound.execute(), None)
     };
-    let results = results.map_err(|e| QueryError::Evaluation(e.to_string()))?;
-    write_results(results, format, out)?;
+    write_results(results?, opts, out)?;
     if let Some(explanation) = explanation {
         let mut err = std::io::stderr().lock();
         explanation.write_in_json(&mut err)?;
@@ -121,11 +146,11 @@ pub fn run_query(store: &ReadStore, query: &str, source_name: &str, format: Opti
     Ok(())
 }
 
-fn write_results(results: QueryResults<'_>, format: Option<QueryFormat>, out: &mut dyn Write) -> Result<(), QueryError> {
+fn write_results(results: QueryResults<'_>, opts: QueryOptions, out: &mut dyn Write) -> Result<(), QueryError> {
     match results {
         QueryResults::Solutions(solutions) => {
             let variables = solutions.variables().to_vec();
-            let w3c = match format.unwrap_or_else(default_table_format) {
+            let w3c = match opts.format.unwrap_or(opts.select_default) {
                 QueryFormat::Table => return write_table(solutions, &variables, out),
                 QueryFormat::Csv => QueryResultsFormat::Csv,
                 QueryFormat::Tsv => QueryResultsFormat::Tsv,
@@ -135,13 +160,12 @@ fn write_results(results: QueryResults<'_>, format: Option<QueryFormat>, out: &m
             };
             let mut ser = QueryResultsSerializer::from_format(w3c).serialize_solutions_to_writer(out, variables)?;
             for solution in solutions {
-                let solution = solution.map_err(|e| QueryError::Evaluation(e.to_string()))?;
-                ser.serialize(&solution)?;
+                ser.serialize(&solution?)?;
             }
             ser.finish()?;
         }
         QueryResults::Boolean(value) => {
-            let w3c = match format.unwrap_or_else(default_table_format) {
+            let w3c = match opts.format.unwrap_or(opts.select_default) {
                 QueryFormat::Table => {
                     writeln!(out, "{value}")?;
                     return Ok(());
@@ -155,21 +179,15 @@ fn write_results(results: QueryResults<'_>, format: Option<QueryFormat>, out: &m
             QueryResultsSerializer::from_format(w3c).serialize_boolean_to_writer(out, value)?;
         }
         QueryResults::Graph(triples) => {
-            let rdf = match format.unwrap_or(QueryFormat::Turtle) {
+            let rdf = match opts.format.unwrap_or(QueryFormat::Turtle) {
                 QueryFormat::Turtle => RdfFormat::Turtle,
                 QueryFormat::Ntriples => RdfFormat::NTriples,
                 QueryFormat::Nquads => RdfFormat::NQuads,
                 f => return Err(QueryError::Format { format: f, kind: "CONSTRUCT/DESCRIBE", hint: "turtle, ntriples or nquads" }),
             };
-            let mut serializer = RdfSerializer::from_format(rdf);
-            if rdf == RdfFormat::Turtle {
-                for (p, iri) in PREFIXES {
-                    serializer = serializer.with_prefix(p, iri).map_err(|e| QueryError::Evaluation(e.to_string()))?;
-                }
-            }
-            let mut writer = serializer.for_writer(out);
+            let mut writer = serializer(rdf).for_writer(out);
             for triple in triples {
-                let t = triple.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+                let t = triple?;
                 writer.serialize_quad(QuadRef::new(&t.subject, &t.predicate, &t.object, GraphNameRef::DefaultGraph))?;
             }
             writer.finish()?;
@@ -194,9 +212,15 @@ fn syntax_message(raw: &str) -> String {
     format!("{position}{}", detail.replace('\n', " "))
 }
 
-/// SELECT/ASK default: a table for people on a terminal, W3C TSV for programs.
-fn default_table_format() -> QueryFormat {
-    if is_terminal::is_terminal(std::io::stdout()) { QueryFormat::Table } else { QueryFormat::Tsv }
+/// A serializer for `format`, with kgx's prefixes in Turtle.
+pub fn serializer(format: RdfFormat) -> RdfSerializer {
+    let mut serializer = RdfSerializer::from_format(format);
+    if format == RdfFormat::Turtle {
+        for (p, iri) in PREFIXES {
+            serializer = serializer.with_prefix(p, iri).expect("kgx's prefix IRIs are valid");
+        }
+    }
+    serializer
 }
 
 /// A term as people read it: prefixed names, plain literal values.
@@ -217,17 +241,23 @@ fn shorten(iri: &str) -> String {
     format!("<{iri}>")
 }
 
-fn write_table(solutions: oxigraph::sparql::QuerySolutionIter<'_>, variables: &[oxigraph::sparql::Variable], out: &mut dyn Write) -> Result<(), QueryError> {
+fn write_table(
+    solutions: oxigraph::sparql::QuerySolutionIter<'_>,
+    variables: &[oxigraph::sparql::Variable],
+    out: &mut dyn Write,
+) -> Result<(), QueryError> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     for solution in solutions {
-        let solution = solution.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+        let solution = solution?;
         rows.push(variables.iter().map(|v| solution.get(v).map(display_term).unwrap_or_default().replace(['\n', '\t'], " ")).collect());
     }
     let headers: Vec<String> = variables.iter().map(|v| v.as_str().to_string()).collect();
-    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([headers[i].chars().count()]).max().unwrap_or(0);
+    // Columns are as wide as their widest cell on a terminal (CJK and emoji take two columns).
+    let width = |i: usize| rows.iter().map(|r| r[i].width()).chain([headers[i].width()]).max().unwrap_or(0);
     let widths: Vec<usize> = (0..headers.len()).map(width).collect();
     let line = |cells: &[String]| -> String {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> =
+            cells.iter().zip(&widths).map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(c.width())))).collect();
         padded.join(" | ").trim_end().to_string()
     };
     writeln!(out, "{}", line(&headers))?;
@@ -241,9 +271,29 @@ fn write_table(solutions: oxigraph::sparql::QuerySolutionIter<'_>, variables: &[
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn syntax_errors_name_line_and_column() {
-        let m = super::syntax_message("error at 3:1: expected one of \"$\", \"(\"");
+        let m = syntax_message("error at 3:1: expected one of \"$\", \"(\"");
         assert_eq!(m, "line 3, column 1: expected one of \"$\", \"(\"");
+    }
+
+    /// Regression: the table counted chars, so a column holding CJK or
+    /// emoji (two terminal columns a char) came out ragged.
+    #[test]
+    fn table_columns_line_up_by_display_width_not_chars() {
+        let store = oxigraph::store::Store::new().unwrap();
+        let query = "SELECT ?name ?n WHERE { VALUES (?name ?n) { (\"東京\" 1) (\"Paris\" 2) (\"👍🏽 ok\" 3) } }";
+        let mut prepared = evaluator().parse_query(query).unwrap();
+        prepared.dataset_mut().set_default_graph_as_union();
+        let QueryResults::Solutions(solutions) = prepared.on_store(&store).execute().unwrap() else { panic!("a SELECT") };
+        let variables = solutions.variables().to_vec();
+        let mut out = Vec::new();
+        write_table(solutions, &variables, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let bars: Vec<usize> = text.lines().filter(|l| l.contains('|')).map(|l| l.split('|').next().unwrap().width()).collect();
+        assert_eq!(bars.len(), 4, "{text}");
+        assert!(bars.windows(2).all(|w| w[0] == w[1]), "{text}");
     }
 }

@@ -1,4 +1,4 @@
-//! `kgx stats`: what a store holds.
+//! What a store holds (`kgx stats`).
 //!
 //! Takes: an opened store and its run log. Gives: counts (documents,
 //! sentences, extractions, entities, relations), the top entities by degree
@@ -14,12 +14,12 @@ use oxigraph::store::Store;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::unionfind::UnionFind;
 
+use crate::query::{select_values, QueryError};
 use crate::store::runlog::RunRow;
-use crate::query::select_values;
 
 #[derive(Debug, thiserror::Error)]
-#[error("stats: {0}")]
-pub struct StatsError(String);
+#[error("stats: querying the store failed")]
+pub struct StatsError(#[from] QueryError);
 
 /// Everything `kgx stats` prints.
 #[derive(Debug, Default)]
@@ -36,7 +36,7 @@ pub struct StoreStats {
 }
 
 fn rows(store: &Store, query: &str) -> Result<Vec<Vec<String>>, StatsError> {
-    select_values(store, query).map_err(|e| StatsError(e.to_string()))
+    Ok(select_values(store, query)?)
 }
 
 fn number(store: &Store, query: &str) -> Result<u64, StatsError> {
@@ -52,10 +52,11 @@ pub fn compute(store: &Store, top: usize) -> Result<StoreStats, StatsError> {
         relations: number(store, "SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r a kgx:Relation }")?,
         ..StoreStats::default()
     };
-    let labels: HashMap<String, String> = rows(store, "SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e")?
-        .into_iter()
-        .map(|mut r| (std::mem::take(&mut r[0]), std::mem::take(&mut r[1])))
-        .collect();
+    let labels: HashMap<String, String> =
+        rows(store, "SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e")?
+            .into_iter()
+            .map(|mut r| (std::mem::take(&mut r[0]), std::mem::take(&mut r[1])))
+            .collect();
     let edges = rows(store, "SELECT DISTINCT ?s ?t WHERE { ?x a kgx:Extraction ; rdf:subject ?s ; rdf:object ?t }")?;
     let mut graph: DiGraph<String, ()> = DiGraph::new();
     let mut index: HashMap<String, NodeIndex> = HashMap::new();
@@ -110,7 +111,18 @@ pub fn print(stats: &StoreStats, runs: &[RunRow], out: &mut dyn Write) -> std::i
         writeln!(
             out,
             "  {}  {:<11} {} ({}) on {}: {} stored, {} skipped, {} failed, {} sentences, {} triples; {} -> {}",
-            r.id, r.status, r.model, r.precision, r.provider, r.counts.documents, r.counts.skipped, r.counts.failed, r.counts.sentences, r.counts.triples, r.started_at, r.ended_at.as_deref().unwrap_or("-")
+            r.id,
+            r.status,
+            r.model,
+            r.precision,
+            r.provider,
+            r.counts.documents,
+            r.counts.skipped,
+            r.counts.failed,
+            r.counts.sentences,
+            r.counts.triples,
+            r.started_at,
+            r.ended_at.as_deref().unwrap_or("-")
         )?;
     }
     Ok(())

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The model `kgx` runs when none is named (kgx::extract::DEFAULT_MODEL).
-const DEFAULT_MODEL: &str = kgx::extract::DEFAULT_MODEL;
+/// The model `kgx` runs when none is named.
+const DEFAULT_MODEL: &str = kgx::model::DEFAULT_MODEL;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -47,6 +47,19 @@ fn select(store: &Path, query: &str) -> Vec<Vec<String>> {
 
 fn count(store: &Path, query: &str) -> usize {
     select(store, query)[0][0].parse().unwrap()
+}
+
+/// Writes `(id, text)` documents as JSON Lines.
+fn write_jsonl(path: &Path, documents: &[(&str, &str)]) {
+    let lines: Vec<String> = documents.iter().map(|(id, text)| serde_json::json!({ "id": id, "text": text }).to_string() + "\n").collect();
+    std::fs::write(path, lines.concat()).unwrap();
+}
+
+/// `docs.jsonl` under `dir` with documents `a` (Curie) and `b` (Spielberg).
+fn two_documents(dir: &Path) -> PathBuf {
+    let corpus = dir.join("docs.jsonl");
+    write_jsonl(&corpus, &[("a", "Marie Curie discovered polonium in 1898."), ("b", "The film was directed by Steven Spielberg.")]);
+    corpus
 }
 
 const ALL_QUADS: &str = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }";
@@ -95,7 +108,13 @@ fn specific_sample_sentences_give_specific_triples() {
         ("samples/wiki_films.csv:256", &[("the latter film", "spawned", "a sequel: 28 weeks later", [0, 15, 16, 23, 24, 48])]),
         // Two predicates, two triples: the predicate-indexed model's point. A
         // preposition opening the target joins the relation.
-        ("samples/wiki_films.csv:1", &[("connie", "decides to", "leave on her own", [25, 31, 32, 42, 43, 59]), ("connie", "leave on", "her own", [25, 31, 43, 51, 52, 59])]),
+        (
+            "samples/wiki_films.csv:1",
+            &[
+                ("connie", "decides to", "leave on her own", [25, 31, 32, 42, 43, 59]),
+                ("connie", "leave on", "her own", [25, 31, 43, 51, 52, 59]),
+            ],
+        ),
         ("samples/wiki_films.csv:4", &[("the temple", "set on", "fire", [0, 10, 14, 20, 21, 25])]),
     ];
     for (doc, triples) in expected {
@@ -128,15 +147,17 @@ fn specific_sample_sentences_give_specific_triples() {
 fn second_run_adds_nothing_and_changed_document_replaces_its_extractions() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let corpus = dir.path().join("docs.jsonl");
-    std::fs::write(&corpus, "{\"id\":\"a\",\"text\":\"Marie Curie discovered polonium in 1898.\"}\n{\"id\":\"b\",\"text\":\"The film was directed by Steven Spielberg.\"}\n").unwrap();
+    let corpus = two_documents(dir.path());
     let c = corpus.to_str().unwrap();
     assert!(extract(&store, &[c], &[]).status.success());
     let first = count(&store, ALL_QUADS);
     let o = extract(&store, &[c], &[]);
     assert!(o.status.success());
     assert_eq!(count(&store, ALL_QUADS), first, "a second run must add nothing");
-    std::fs::write(&corpus, "{\"id\":\"a\",\"text\":\"Albert Einstein developed the theory of relativity.\"}\n{\"id\":\"b\",\"text\":\"The film was directed by Steven Spielberg.\"}\n").unwrap();
+    write_jsonl(
+        &corpus,
+        &[("a", "Albert Einstein developed the theory of relativity."), ("b", "The film was directed by Steven Spielberg.")],
+    );
     assert!(extract(&store, &[c], &[]).status.success());
     let texts = select(&store, "SELECT ?t WHERE { ?s kgx:text ?t ; kgx:document ?d . ?d kgx:documentId \"a\" }");
     assert!(texts.iter().all(|r| !r[0].contains("Curie")), "old extractions of a changed document must go: {texts:?}");
@@ -152,8 +173,7 @@ fn second_run_adds_nothing_and_changed_document_replaces_its_extractions() {
 fn document_stored_but_missing_from_the_run_log_is_replaced_not_duplicated() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let corpus = dir.path().join("docs.jsonl");
-    std::fs::write(&corpus, "{\"id\":\"a\",\"text\":\"Marie Curie discovered polonium in 1898.\"}\n{\"id\":\"b\",\"text\":\"The film was directed by Steven Spielberg.\"}\n").unwrap();
+    let corpus = two_documents(dir.path());
     let c = corpus.to_str().unwrap();
     assert!(extract(&store, &[c], &[]).status.success());
     let extractions = "SELECT (COUNT(*) AS ?n) WHERE { ?x a kgx:Extraction }";
@@ -180,7 +200,7 @@ fn same_text_under_two_ids_is_two_documents() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let corpus = dir.path().join("docs.jsonl");
-    std::fs::write(&corpus, "{\"id\":\"x\",\"text\":\"Paris is the capital of France.\"}\n{\"id\":\"y\",\"text\":\"Paris is the capital of France.\"}\n").unwrap();
+    write_jsonl(&corpus, &[("x", "Paris is the capital of France."), ("y", "Paris is the capital of France.")]);
     assert!(extract(&store, &[corpus.to_str().unwrap()], &[]).status.success());
     assert_eq!(count(&store, "SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE { ?d a kgx:Document }"), 2);
 }
@@ -329,7 +349,11 @@ fn exports_round_trip_and_open_in_graph_tools() {
     assert!(o.status.success(), "graph tools rejected an export: {}{}", stdout(&o), stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["nquads"].as_u64().unwrap() as usize, quads);
-    let edges = count(&store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?r ?t WHERE { ?x a kgx:Extraction ; rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t } }");
+    let edges = count(
+        &store,
+        "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?r ?t WHERE { ?x a kgx:Extraction ; \
+        rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t } }",
+    );
     assert_eq!(report["graphml_edges"].as_u64().unwrap() as usize, edges);
 }
 
@@ -357,7 +381,11 @@ fn shipped_queries_give_the_expected_rows() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     assert!(extract(&store, &["samples/wiki_films.csv", "samples/oie2016_dev_excerpt.txt"], &[]).status.success());
-    let mut queries: Vec<PathBuf> = std::fs::read_dir(repo().join("queries")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "rq")).collect();
+    let mut queries: Vec<PathBuf> = std::fs::read_dir(repo().join("queries"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rq"))
+        .collect();
     queries.sort();
     assert!(queries.len() >= 6, "ship at least six queries");
     let bless = std::env::var_os("KGX_BLESS").is_some();
@@ -375,8 +403,31 @@ fn shipped_queries_give_the_expected_rows() {
             std::fs::write(&expected_path, &got).unwrap();
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| panic!("missing {}", expected_path.display()));
-        assert_eq!(got, expected, "{name}.rq rows changed");
+        if let Some(difference) = first_difference(&got, &expected) {
+            panic!("{name}.rq rows changed: {difference}\n--- got\n{got}");
+        }
     }
+}
+
+/// Where two query results (TSV) differ, if they do: every cell must be
+/// the same but for `xsd:double` values (confidences), which may differ by
+/// 1e-4 (ONNX Runtime's kernels round differently on different CPUs).
+fn first_difference(got: &str, expected: &str) -> Option<String> {
+    let double =
+        |cell: &str| cell.strip_suffix("^^<http://www.w3.org/2001/XMLSchema#double>").and_then(|v| v.trim_matches('"').parse::<f64>().ok());
+    let (got_lines, expected_lines): (Vec<&str>, Vec<&str>) = (got.lines().collect(), expected.lines().collect());
+    if got_lines.len() != expected_lines.len() {
+        return Some(format!("{} rows, expected {}", got_lines.len(), expected_lines.len()));
+    }
+    for (row, (g, e)) in got_lines.iter().zip(&expected_lines).enumerate() {
+        let (gc, ec): (Vec<&str>, Vec<&str>) = (g.split('\t').collect(), e.split('\t').collect());
+        let same = gc.len() == ec.len()
+            && gc.iter().zip(&ec).all(|(a, b)| a == b || matches!((double(a), double(b)), (Some(x), Some(y)) if (x - y).abs() <= 1e-4));
+        if !same {
+            return Some(format!("row {row}: got {g:?}, expected {e:?}"));
+        }
+    }
+    None
 }
 
 fn mask_runs(tsv: &str) -> String {
@@ -395,7 +446,8 @@ fn mask_runs(tsv: &str) -> String {
 
 /// Both stores hold the same extractions, spans and (within 1e-4) confidences.
 fn assert_same_extractions(a: &Path, b: &Path) {
-    let q = "SELECT ?x ?ss ?se ?rs ?re ?ts ?te ?c WHERE { ?x a kgx:Extraction ; kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; kgx:relationStart ?rs ; kgx:relationEnd ?re ; kgx:targetStart ?ts ; kgx:targetEnd ?te ; kgx:confidence ?c } ORDER BY ?x";
+    let q = "SELECT ?x ?ss ?se ?rs ?re ?ts ?te ?c WHERE { ?x a kgx:Extraction ; kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; \
+        kgx:relationStart ?rs ; kgx:relationEnd ?re ; kgx:targetStart ?ts ; kgx:targetEnd ?te ; kgx:confidence ?c } ORDER BY ?x";
     let (ra, rb) = (select(a, q), select(b, q));
     assert!(!ra.is_empty());
     assert_eq!(ra.len(), rb.len());
@@ -443,9 +495,17 @@ fn hostile_fixtures(dir: &Path) -> Vec<(&'static str, bool)> {
         ("bom_crlf.txt", b"\xef\xbb\xbfThe company hired a new chief.\r\nShe started in May.\r\n".to_vec(), true),
         ("emoji.txt", "The \u{1F600} emoji 👍🏽 delighted the fans of the band 🎸.".as_bytes().to_vec(), true),
         ("cjk.txt", "東京は日本の首都です。 Tokyo is the capital of Japan.".as_bytes().to_vec(), true),
-        ("rtl.txt", "\u{5E9}\u{5DC}\u{5D5}\u{5DD} means peace. The \u{202E}reversed\u{202C} word confused readers.".as_bytes().to_vec(), true),
+        (
+            "rtl.txt",
+            "\u{5E9}\u{5DC}\u{5D5}\u{5DD} means peace. The \u{202E}reversed\u{202C} word confused readers.".as_bytes().to_vec(),
+            true,
+        ),
         ("zero_width.txt", "The\u{200B}zero\u{200D}width\u{FEFF} joiner hid in the text of the novel.".as_bytes().to_vec(), true),
-        ("markup.txt", br#"The <b>author</b> wrote "quotes" \ and ^^xsd:string @prefix ex: <http://x/> . ]]> in the CDATA section & more."#.to_vec(), true),
+        (
+            "markup.txt",
+            br#"The <b>author</b> wrote "quotes" \ and ^^xsd:string @prefix ex: <http://x/> . ]]> in the CDATA section & more."#.to_vec(),
+            true,
+        ),
     ];
     files
         .into_iter()
@@ -498,7 +558,19 @@ fn model_copy(dir: &Path, precision_file: &str) -> PathBuf {
 
 fn extract_with_model(dir: &Path, model: &Path) -> Output {
     let store = dir.join("store");
-    run(&["extract", "--quiet", "--device", "cpu", "--precision", "fp32", "--model", model.to_str().unwrap(), "--store", store.to_str().unwrap(), "samples/oie2016_dev_excerpt.txt"])
+    run(&[
+        "extract",
+        "--quiet",
+        "--device",
+        "cpu",
+        "--precision",
+        "fp32",
+        "--model",
+        model.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "samples/oie2016_dev_excerpt.txt",
+    ])
 }
 
 #[test]
@@ -566,7 +638,9 @@ fn model_with_unexpected_inputs_is_refused() {
     let model = model_copy(dir.path(), "model.onnx");
     let python = repo().join(".venv/bin/python");
     let onnx_path = model.join("onnx/model.onnx");
-    let script = "import onnx,sys; m=onnx.load(sys.argv[1]); old=m.graph.input[0].name; m.graph.input[0].name='pixel_values'\nfor n in m.graph.node:\n  n.input[:]=['pixel_values' if i==old else i for i in n.input]\nonnx.save(m, sys.argv[1])";
+    let script = "import onnx,sys; m=onnx.load(sys.argv[1]); old=m.graph.input[0].name; \
+        m.graph.input[0].name='pixel_values'\nfor n in m.graph.node:\n  n.input[:]=['pixel_values' if i==old else i for i in \
+        n.input]\nonnx.save(m, sys.argv[1])";
     let o = Command::new(python).args(["-c", script, onnx_path.to_str().unwrap()]).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let o = extract_with_model(dir.path(), &model);
@@ -591,7 +665,12 @@ impl SmallDisk {
     fn mount(dir: &Path, size: &str) -> Option<Self> {
         let path = dir.join("disk");
         std::fs::create_dir_all(&path).ok()?;
-        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", path.to_str()?]).output().ok()?.status.success();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", path.to_str()?])
+            .output()
+            .ok()?
+            .status
+            .success();
         ok.then_some(Self(path))
     }
 }
@@ -614,7 +693,13 @@ fn full_disk_gives_a_store_error_and_keeps_what_was_stored() {
     let before = count(&store, ALL_QUADS);
     // Far more than fits: the sample rows 40 times over, one document each.
     let big = dir.path().join("big.jsonl");
-    let rows: Vec<String> = (0..40).flat_map(|c| (0..300).map(move |i| format!("{{\"id\":\"c{c}-{i}\",\"text\":\"The studio {c} released film number {i} in the summer of {}.\"}}", 1900 + i))).collect();
+    let rows: Vec<String> = (0..40)
+        .flat_map(|c| {
+            (0..300).map(move |i| {
+                format!("{{\"id\":\"c{c}-{i}\",\"text\":\"The studio {c} released film number {i} in the summer of {}.\"}}", 1900 + i)
+            })
+        })
+        .collect();
     std::fs::write(&big, rows.join("\n")).unwrap();
     let o = extract(&store, &[big.to_str().unwrap()], &["--chunk-sentences", "200"]);
     let err = stderr(&o);
@@ -649,10 +734,22 @@ fn carb_export_scores_the_same_as_the_store() {
     let store = dir.path().join("store");
     // Gold: the excerpt's sentences with made-up tuples; predictions come from the model.
     let gold = dir.path().join("gold.tsv");
-    let lines: Vec<String> = std::fs::read_to_string(repo().join("samples/wiki_films.csv")).unwrap().lines().skip(1).take(40).map(|l| l.trim_matches('"').to_string()).collect();
+    let lines: Vec<String> = std::fs::read_to_string(repo().join("samples/wiki_films.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take(40)
+        .map(|l| l.trim_matches('"').to_string())
+        .collect();
     let sentences = dir.path().join("sentences.txt");
     std::fs::write(&sentences, lines.join("\n")).unwrap();
-    let tuples: Vec<String> = lines.iter().map(|s| { let w: Vec<&str> = s.split_whitespace().collect(); format!("{s}\t{}\t{}\t{}", w.get(1).unwrap_or(&"x"), w[0], w[2..].join(" ")) }).collect();
+    let tuples: Vec<String> = lines
+        .iter()
+        .map(|s| {
+            let w: Vec<&str> = s.split_whitespace().collect();
+            format!("{s}\t{}\t{}\t{}", w.get(1).unwrap_or(&"x"), w[0], w[2..].join(" "))
+        })
+        .collect();
     std::fs::write(&gold, tuples.join("\n")).unwrap();
     assert!(extract(&store, &[sentences.to_str().unwrap()], &["--input-format", "lines"]).status.success());
     let tsv = dir.path().join("pred.tsv");
@@ -671,7 +768,8 @@ fn carb_export_scores_the_same_as_the_store() {
 fn fp16_model_is_built_and_agrees_with_fp32_on_cpu() {
     // The layered default ships fp32 only; the input-marker model has every variant.
     let model = "models/kgx-minilm-multi";
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join(model).join("model.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join(model).join("model.json")).unwrap()).unwrap();
     assert_eq!(manifest["gpu_default"], "fp16");
     assert!(repo().join(model).join(manifest["files"]["fp16"].as_str().unwrap()).is_file());
     let dir = tempfile::tempdir().unwrap();
@@ -679,7 +777,8 @@ fn fp16_model_is_built_and_agrees_with_fp32_on_cpu() {
     assert!(extract(&a, &["samples/wiki_films.csv"], &["--model", model, "--precision", "fp32"]).status.success());
     let o = extract(&b, &["samples/wiki_films.csv"], &["--model", model, "--precision", "fp16"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let q = "SELECT ?x ?ss ?se ?rs ?re ?ts ?te WHERE { ?x a kgx:Extraction ; kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; kgx:relationStart ?rs ; kgx:relationEnd ?re ; kgx:targetStart ?ts ; kgx:targetEnd ?te }";
+    let q = "SELECT ?x ?ss ?se ?rs ?re ?ts ?te WHERE { ?x a kgx:Extraction ; kgx:sourceStart ?ss ; kgx:sourceEnd ?se ; \
+        kgx:relationStart ?rs ; kgx:relationEnd ?re ; kgx:targetStart ?ts ; kgx:targetEnd ?te }";
     let (ra, rb) = (select(&a, q), select(&b, q));
     let same = ra.iter().filter(|r| rb.contains(r)).count();
     assert!(same as f64 >= 0.95 * ra.len() as f64, "fp16 kept {same} of {} fp32 triples", ra.len());
@@ -717,7 +816,8 @@ fn gzip_and_stdin_inputs_are_read_transparently() {
         .unwrap();
     child.stdin.take().unwrap().write_all(b"The band recorded a new album.\n\nThe critics praised the album.\n").unwrap();
     assert!(child.wait().unwrap().success());
-    let ids: Vec<String> = select(&store, "SELECT ?id WHERE { ?d kgx:documentId ?id } ORDER BY ?id").into_iter().map(|r| r[0].clone()).collect();
+    let ids: Vec<String> =
+        select(&store, "SELECT ?id WHERE { ?d kgx:documentId ?id } ORDER BY ?id").into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(ids, vec!["-:1", "-:3", "g1"]);
 }
 
@@ -725,13 +825,24 @@ fn gzip_and_stdin_inputs_are_read_transparently() {
 /// through the same `kgx extract --model DIR`, unchanged.
 #[test]
 fn every_shipped_model_extracts_unchanged() {
-    let mut models: Vec<PathBuf> = std::fs::read_dir(repo().join("models")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("model.json").is_file()).collect();
+    let mut models: Vec<PathBuf> =
+        std::fs::read_dir(repo().join("models")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("model.json").is_file()).collect();
     models.sort();
     assert!(!models.is_empty());
     for model in models {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
-        let o = run(&["extract", "--quiet", "--device", "cpu", "--model", model.to_str().unwrap(), "--store", store.to_str().unwrap(), "samples/wiki_films.csv"]);
+        let o = run(&[
+            "extract",
+            "--quiet",
+            "--device",
+            "cpu",
+            "--model",
+            model.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "samples/wiki_films.csv",
+        ]);
         assert!(o.status.success(), "{}: {}", model.display(), stderr(&o));
         let n = count(&store, "SELECT (COUNT(?x) AS ?n) WHERE { ?x a kgx:Extraction }");
         assert!(n >= 50, "{}: only {n} triples from 296 sentences", model.display());
@@ -763,10 +874,18 @@ fn every_query_format_parses_back_with_the_same_count() {
     let ask: serde_json::Value = serde_json::from_slice(&out("json", "ASK { ?x a kgx:Extraction }")).unwrap();
     assert_eq!(ask["boolean"], true);
     let construct = "CONSTRUCT { ?s ?r ?t } WHERE { ?x rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t }";
-    let distinct = count(&store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?r ?t WHERE { ?x rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t } }");
-    for (format, rdf) in [("turtle", oxigraph::io::RdfFormat::Turtle), ("ntriples", oxigraph::io::RdfFormat::NTriples), ("nquads", oxigraph::io::RdfFormat::NQuads)] {
+    let distinct = count(
+        &store,
+        "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?r ?t WHERE { ?x rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t } }",
+    );
+    for (format, rdf) in [
+        ("turtle", oxigraph::io::RdfFormat::Turtle),
+        ("ntriples", oxigraph::io::RdfFormat::NTriples),
+        ("nquads", oxigraph::io::RdfFormat::NQuads),
+    ] {
         let bytes = out(format, construct);
-        let parsed: std::collections::HashSet<String> = oxigraph::io::RdfParser::from_format(rdf).for_slice(&bytes).map(|q| q.unwrap().to_string()).collect();
+        let parsed: std::collections::HashSet<String> =
+            oxigraph::io::RdfParser::from_format(rdf).for_slice(&bytes).map(|q| q.unwrap().to_string()).collect();
         assert_eq!(parsed.len(), distinct, "{format}");
     }
     let wrong = run(&["query", "--store", st, "--format", "turtle", "-e", q]);
@@ -784,7 +903,8 @@ fn head_threshold_trades_precision_for_more_triples() {
         assert!(o.status.success(), "{}", stderr(&o));
         count(&store, "SELECT (COUNT(?x) AS ?n) WHERE { ?x a kgx:Extraction }")
     };
-    let (default, low, high) = (count_with("d", &[]), count_with("l", &["--head-threshold", "0.05"]), count_with("h", &["--head-threshold", "0.99"]));
+    let (default, low, high) =
+        (count_with("d", &[]), count_with("l", &["--head-threshold", "0.05"]), count_with("h", &["--head-threshold", "0.99"]));
     assert!(low >= default && default >= high && low > high, "low {low}, default {default}, high {high}");
     let o = run(&["extract", "--head-threshold", "0", "samples/wiki_films.csv"]);
     assert_eq!(o.status.code(), Some(2));
@@ -814,11 +934,14 @@ fn layered_marked_passes_get_their_own_sentences_hidden_state() {
     let inputs = ["samples/oie2016_dev_excerpt.txt"];
     assert!(extract(&one, &inputs, &["--model", LAYERED_MODEL, "--threads", "1"]).status.success());
     assert!(extract(&many, &inputs, &["--model", LAYERED_MODEL, "--threads", "3", "--max-batch", "3"]).status.success());
-    assert!(extract(&own, &inputs, &["--model", LAYERED_MODEL, "--threads", "2", "--session-threads", "2", "--max-batch", "5"]).status.success());
+    assert!(extract(&own, &inputs, &["--model", LAYERED_MODEL, "--threads", "2", "--session-threads", "2", "--max-batch", "5"])
+        .status
+        .success());
     assert_same_extractions(&one, &many);
     assert_same_extractions(&one, &own);
     // Several triples a sentence, as from the predicate-indexed model with the marker at the input.
-    let per_sentence = select(&one, "SELECT ?s (COUNT(?x) AS ?n) WHERE { ?x a kgx:Extraction ; kgx:sentence ?s } GROUP BY ?s HAVING (COUNT(?x) > 1)");
+    let per_sentence =
+        select(&one, "SELECT ?s (COUNT(?x) AS ?n) WHERE { ?x a kgx:Extraction ; kgx:sentence ?s } GROUP BY ?s HAVING (COUNT(?x) > 1)");
     assert!(per_sentence.len() >= 10, "only {} sentences with several triples", per_sentence.len());
 }
 
@@ -840,4 +963,83 @@ fn layered_model_with_a_missing_or_wrong_marked_graph_is_refused() {
     assert_eq!(o.status.code(), Some(4));
     assert!(stderr(&o).contains("marked graph read `hidden`"), "{}", stderr(&o));
     assert!(!dir.path().join("store/oxigraph").exists(), "model errors must not touch the store");
+}
+
+/// Regression: a panic on a pipeline thread (a tokenizer bug, say) went
+/// through `thread::scope` and the process died with exit code 101 and
+/// Rust's panic text. Each stage's panic must be an error that names the
+/// stage, with the documented exit code, and the run logged as failed.
+#[test]
+fn a_panic_in_a_pipeline_stage_exits_70_and_names_the_stage() {
+    for (stage, named) in [
+        ("encode", "encode (tokenizer, batching)"),
+        ("read", "read (reading, splitting)"),
+        ("tag", "tag (model passes)"),
+        ("store", "store (decoding"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let o = kgx()
+            .env("KGX_TEST_PANIC_STAGE", stage)
+            .args(["extract", "--quiet", "--device", "cpu", "--store", store.to_str().unwrap(), "samples/oie2016_dev_excerpt.txt"])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(70), "{stage}: {err}");
+        assert!(err.contains(&format!("kgx: error: the {named}")) && err.contains("panicked"), "{stage}: {err}");
+        let log = rusqlite::Connection::open(store.join("runlog.sqlite")).unwrap();
+        let status: String = log.query_row("SELECT status FROM runs", [], |r| r.get(0)).unwrap();
+        assert_eq!(status, "failed", "{stage}");
+    }
+}
+
+/// Regression: the directory walker followed a symbolic link back to an
+/// ancestor for ever (until the stack overflowed).
+#[test]
+fn a_symlink_loop_in_an_input_directory_is_reported_once_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(corpus.join("sub")).unwrap();
+    std::fs::write(corpus.join("a.txt"), "The studio released the film in May.").unwrap();
+    std::fs::write(corpus.join("sub/b.txt"), "The band recorded a new album.").unwrap();
+    std::os::unix::fs::symlink(&corpus, corpus.join("sub/loop")).unwrap();
+    let store = dir.path().join("store");
+    let o = extract(&store, &[corpus.to_str().unwrap()], &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().filter(|l| l.contains("sub/loop")).count(), 1, "{err}");
+    assert!(err.contains("symbolic link loop"), "{err}");
+    assert_eq!(count(&store, "SELECT (COUNT(?d) AS ?n) WHERE { ?d a kgx:Document }"), 2);
+}
+
+/// Regression: `kgx eval` wrote the gold sentences to a directory it made
+/// under the temporary directory (and left it behind when a run failed).
+/// It hands them to the pipeline from memory now, so it runs where no
+/// temporary directory can be made: here TMPDIR names a plain file.
+#[test]
+fn eval_runs_the_model_without_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_directory = dir.path().join("tmp");
+    std::fs::write(&not_a_directory, "").unwrap();
+    let gold = dir.path().join("gold.tsv");
+    std::fs::write(
+        &gold,
+        "Marie Curie discovered polonium in 1898 .\tdiscovered\tMarie Curie\tpolonium\nThe film was \
+        directed by Steven Spielberg .\twas directed by\tThe film\tSteven Spielberg\n",
+    )
+    .unwrap();
+    let o = kgx().env("TMPDIR", &not_a_directory).args(["eval", "--device", "cpu", "--gold", gold.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("2 sentences, 2 gold tuples"), "{}", stdout(&o));
+}
+
+/// The installed binary must stay small: with the C++ dependencies' debug
+/// info (RocksDB) it was 466 MB. Checked on the release build only.
+#[test]
+fn the_release_binary_is_at_most_60_mb() {
+    if cfg!(debug_assertions) {
+        return;
+    }
+    let size = std::fs::metadata(env!("CARGO_BIN_EXE_kgx")).unwrap().len();
+    assert!(size <= 60 << 20, "target/release/kgx is {:.1} MB", size as f64 / (1 << 20) as f64);
 }

@@ -10,13 +10,14 @@
 
 use std::time::{Duration, Instant};
 
-use kgx::assemble::{assemble, Roles};
-use kgx::decode::{merge_windows, softmax_rows, spans, word_tags};
-use kgx::encode::{windows, EncodedSentence, Window};
 use kgx::export::graphml::xml_escape;
 use kgx::iri::{mint, normalise};
-use kgx::read::decode_text;
-use kgx::split::split_sentences;
+use kgx::model::tokenizer::windows;
+use kgx::model::{EncodedSentence, Roles, Window};
+use kgx::pipeline::assemble::assemble;
+use kgx::pipeline::decode::{merge_windows, softmax_rows, spans, word_tags};
+use kgx::pipeline::read::decode_text;
+use kgx::pipeline::split::split_sentences;
 use oxigraph::io::{RdfFormat, RdfParser, RdfSerializer};
 use oxigraph::model::{Literal, NamedNode, Triple};
 use proptest::prelude::*;
@@ -28,9 +29,45 @@ const ROLES: Roles = Roles { outside: 0, source: 1, relation: 2, target: 3 };
 /// newlines, abbreviations, CJK, RTL, zero-width, emoji, control chars.
 fn nasty_text() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
-        "Dr.", "U.S.", "e.g.", "3.14", "Mr. Smith", ".", "!", "?", "...", " ", "  ", "\n", "\n\n", "\r\n", "\t", "<", ">",
-        "\"", "'", "\\", "^^", "@prefix", "]]>", "&", "東京", "שלום", "\u{202e}", "\u{200b}", "\u{feff}", "👍🏽", "\u{0}",
-        "\u{1b}", "the film", "was directed by", "Paris", "a", "Z", "é", "e\u{301}",
+        "Dr.",
+        "U.S.",
+        "e.g.",
+        "3.14",
+        "Mr. Smith",
+        ".",
+        "!",
+        "?",
+        "...",
+        " ",
+        "  ",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "\t",
+        "<",
+        ">",
+        "\"",
+        "'",
+        "\\",
+        "^^",
+        "@prefix",
+        "]]>",
+        "&",
+        "東京",
+        "שלום",
+        "\u{202e}",
+        "\u{200b}",
+        "\u{feff}",
+        "👍🏽",
+        "\u{0}",
+        "\u{1b}",
+        "the film",
+        "was directed by",
+        "Paris",
+        "a",
+        "Z",
+        "é",
+        "e\u{301}",
     ]);
     prop::collection::vec(prop_oneof![pieces.prop_map(String::from), "[a-zA-Z]{1,8}", any::<char>().prop_map(|c| c.to_string())], 0..40)
         .prop_map(|v| v.concat())
@@ -127,7 +164,8 @@ fn iri_and_label_property(text: String) -> Result<(), TestCaseError> {
         let mut w = RdfSerializer::from_format(format).for_writer(Vec::new());
         w.serialize_triple(&triple).unwrap();
         let bytes = w.finish().unwrap();
-        let back: Vec<_> = RdfParser::from_format(format).for_slice(&bytes).collect::<Result<_, _>>().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: Vec<_> =
+            RdfParser::from_format(format).for_slice(&bytes).collect::<Result<_, _>>().map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(back.len(), 1);
         prop_assert_eq!(&back[0].object, &triple.object);
     }

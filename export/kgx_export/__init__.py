@@ -1,7 +1,10 @@
-"""kgx model side: data preparation, LoRA training, ONNX export and parity.
+"""kgx model side: data preparation, PEFT training, ONNX export and parity.
 
-Modules: project (tuple -> token labels), prepare (OIE2016 -> jsonl),
-align (labels -> first sub-tokens), metrics, train, onnx_tools, parity,
-card, build. Run them as `python -m kgx_export.<module>` with export/ on
-PYTHONPATH (the Makefile does this).
+Packages: data (OIE2016 -> token-labelled rows), train (PEFT methods and
+the training loop), onnx_export (merge/bake, ONNX export, parity), cards (model
+cards), baselines (spaCy rules, CaRB and throughput comparisons); shared:
+common (paths, labels, I/O), metrics (span metrics), parse (spaCy).
+Run `python -m kgx_export.onnx_export`, `python -m kgx_export.train` or
+`python -m kgx_export.<package>.<module>` with export/ on PYTHONPATH (the
+Makefile does this).
 """

@@ -9,7 +9,7 @@ and the macro F1 over SRC/REL/TGT.
 """
 from __future__ import annotations
 
-from .common import IGNORE, LABELS
+from kgx_export.common import IGNORE, LABELS
 
 SPAN_LABELS = [l for l in LABELS if l != "O"]
 

@@ -1,5 +1,5 @@
-"""Label alignment to WordPiece sub-tokens (kgx_export.align) and metrics."""
-from kgx_export.align import encode, first_subtoken_mask
+"""Label alignment to WordPiece sub-tokens (kgx_export.data.align) and metrics."""
+from kgx_export.data.align import encode, first_subtoken_mask
 from kgx_export.common import IGNORE, LABEL2ID, load_tokenizer
 from kgx_export.metrics import evaluate, spans
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from kgx_export.align import encode
+from kgx_export.data.align import encode
 from kgx_export.common import DATA_DIR, LABELS, MODEL_DIR, load_tokenizer, read_jsonl
-from kgx_export.prepare import prepare_split, read_oie
+from kgx_export.data.prepare import prepare_split, read_oie
 
 
 def test_prepare_groups_and_labels(tmp_path):
@@ -50,7 +50,7 @@ def test_manifest_and_tokenizer():
 def test_virtual_token_models(method, peft_type):
     """Tracked prefix/prompt directories: fp32-only manifest, small adapter of
     the right type, the LoRA tokenizer, virtual tokens + max_tokens <= 512."""
-    from kgx_export.methods import model_dir
+    from kgx_export.train.methods import model_dir
 
     d = model_dir(method)
     manifest = json.loads((d / "model.json").read_text())
@@ -67,7 +67,7 @@ def test_virtual_token_models(method, peft_type):
 
 
 def test_cpu_default_moves_off_fp32_only_for_a_clear_speed_gain():
-    from kgx_export.build import choose_cpu_default
+    from kgx_export.onnx_export.merged import choose_cpu_default
 
     assert choose_cpu_default({"fp32": 1.00, "fp32_opt": 0.97}) == "fp32"
     assert choose_cpu_default({"fp32": 1.00, "fp32_opt": 0.80, "int8": 0.60}) == "int8"

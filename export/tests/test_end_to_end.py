@@ -11,11 +11,12 @@ import onnx
 import pytest
 from conftest import corrupted_copy
 
-from kgx_export import onnx_tools as ox
-from kgx_export.build import build, check_onnx_fp32, load_peft
+from kgx_export.onnx_export import onnx_tools as ox
+from kgx_export.onnx_export.common import load_peft
+from kgx_export.onnx_export.merged import build, check_onnx_fp32
 from kgx_export.common import load_tokenizer
-from kgx_export.parity import ParityError, padded_batches, torch_logits
-from kgx_export.train import DEFAULTS, features, train
+from kgx_export.onnx_export.parity import ParityError, padded_batches, torch_logits
+from kgx_export.train.trainer import DEFAULTS, features, train
 
 SUBJ = ["the cat", "a big dog", "bob", "alice", "the small cats", "he", "she"]
 VERB = ["saw", "likes", "ate", "sees"]

@@ -9,13 +9,13 @@ import pytest
 import torch
 from conftest import corrupted_copy
 
-from kgx_export import layered
-from kgx_export.build import load_peft
-from kgx_export.build_layered import build
+from kgx_export.train import layered
+from kgx_export.onnx_export.common import load_peft
+from kgx_export.onnx_export.layered import build
 from kgx_export.common import load_tokenizer
-from kgx_export.onnx_tools import session
-from kgx_export.parity import ParityError, check_exact, compare, padded_batches, torch_logits
-from kgx_export.train import features, method_hp, train
+from kgx_export.onnx_export.onnx_tools import session
+from kgx_export.onnx_export.parity import ParityError, check_exact, compare, padded_batches, torch_logits
+from kgx_export.train.trainer import features, method_hp, train
 
 SUBJ = ["the cat", "bob", "alice", "he"]
 VERB = ["saw", "likes", "ate"]
@@ -24,7 +24,7 @@ OBJ = ["the fish", "a red house", "the mouse"]
 
 def rows(n, seed):
     """Two-clause sentences: one detection row (both verbs REL) and one
-    argument row per verb, as kgx_export.predicates writes them."""
+    argument row per verb, as kgx_export.data.predicates writes them."""
     rng = random.Random(seed)
     out = []
     for i in range(n):

@@ -1,11 +1,11 @@
-"""Predicate-indexed examples (kgx_export.predicates) and the predicate marker."""
+"""Predicate-indexed examples (kgx_export.data.predicates) and the predicate marker."""
 from collections import Counter
 
 import pytest
 
-from kgx_export.align import encode
+from kgx_export.data.align import encode
 from kgx_export.common import load_tokenizer
-from kgx_export.predicates import sentence_examples
+from kgx_export.data.predicates import sentence_examples
 
 ROW = {
     "id": "t-0",
@@ -22,7 +22,7 @@ ROW = {
 @pytest.fixture(scope="module")
 def nlp():
     """The offline spaCy pipeline of the derived tuples (skips when not installed)."""
-    spacy_baseline = pytest.importorskip("kgx_export.spacy_baseline")
+    spacy_baseline = pytest.importorskip("kgx_export.baselines.spacy_rules")
     try:
         return spacy_baseline.load_nlp()
     except OSError:

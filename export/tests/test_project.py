@@ -1,5 +1,5 @@
-"""Projection of OIE tuples onto whitespace tokens (kgx_export.project)."""
-from kgx_export.project import choose_triple, parse_oie_line, project
+"""Projection of OIE tuples onto whitespace tokens (kgx_export.data.project)."""
+from kgx_export.data.project import choose_triple, parse_oie_line, project
 
 
 def labels(sentence, a1, pred, a2):

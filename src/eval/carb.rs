@@ -61,7 +61,9 @@ fn take_overlap<'a>(gold: &[&'a str], predicted: &mut Vec<&'a str>) -> usize {
 /// Arguments after the first joined into one.
 fn binary_args(args: &[String]) -> Vec<String> {
     match args {
-        [first, second, rest @ ..] if !rest.is_empty() => vec![first.clone(), std::iter::once(second).chain(rest).map(String::as_str).collect::<Vec<_>>().join(" ")],
+        [first, second, rest @ ..] if !rest.is_empty() => {
+            vec![first.clone(), std::iter::once(second).chain(rest).map(String::as_str).collect::<Vec<_>>().join(" ")]
+        }
         _ => args.to_vec(),
     }
 }
@@ -110,7 +112,11 @@ pub fn tuple_match(gold: &OieTuple, predicted: &OieTuple) -> (f64, f64) {
     }
     let swapped = [p[1].clone(), p[0].clone()];
     let reverse = lenient_match(&gold.relation, &g, &predicted.relation, &swapped);
-    if reverse.0 > straight.0 || (reverse.0 == straight.0 && reverse.1 > straight.1) { reverse } else { straight }
+    if reverse.0 > straight.0 || (reverse.0 == straight.0 && reverse.1 > straight.1) {
+        reverse
+    } else {
+        straight
+    }
 }
 
 /// Scores at one operating point.
@@ -139,7 +145,11 @@ pub struct CarbScore {
 }
 
 fn f1(p: f64, r: f64) -> f64 {
-    if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
 }
 
 /// A sentence key as CaRB compares them: no spaces, no ASCII punctuation,

@@ -25,16 +25,15 @@ struct Edge {
 }
 
 pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, ExportError> {
-    let select = |q: &str| select_values(store, q).map_err(|e| ExportError::Read(e.to_string()));
+    let select = |q: &str| select_values(store, q).map_err(ExportError::Query);
     let edge_rows = select(
         "SELECT ?s ?t (MIN(?rl) AS ?label) (COUNT(DISTINCT ?x) AS ?n) (AVG(?c) AS ?conf) WHERE {
            ?x a kgx:Extraction ; rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t ; kgx:confidence ?c .
            ?r rdfs:label ?rl } GROUP BY ?s ?r ?t",
     )?;
-    let node_rows = select(
-        "SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e",
-    )?;
-    let mut nodes: BTreeMap<String, (String, u64)> = node_rows.into_iter().map(|mut r| (std::mem::take(&mut r[0]), (std::mem::take(&mut r[1]), 0))).collect();
+    let node_rows = select("SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e")?;
+    let mut nodes: BTreeMap<String, (String, u64)> =
+        node_rows.into_iter().map(|mut r| (std::mem::take(&mut r[0]), (std::mem::take(&mut r[1]), 0))).collect();
     let mut edges: Vec<Edge> = edge_rows
         .iter()
         .map(|r| Edge {
@@ -53,7 +52,12 @@ pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, Export
     }
     let ids: BTreeMap<&str, usize> = nodes.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
     writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
-    writeln!(out, "<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">")?;
+    writeln!(
+        out,
+        "<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" \
+        xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://graphml.graphdrawing.org/xmlns \
+        http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">"
+    )?;
     writeln!(out, "  <key id=\"d0\" for=\"node\" attr.name=\"label\" attr.type=\"string\"/>")?;
     writeln!(out, "  <key id=\"d1\" for=\"node\" attr.name=\"mentions\" attr.type=\"long\"/>")?;
     writeln!(out, "  <key id=\"d2\" for=\"node\" attr.name=\"iri\" attr.type=\"string\"/>")?;
@@ -62,12 +66,18 @@ pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, Export
     writeln!(out, "  <key id=\"d5\" for=\"edge\" attr.name=\"confidence\" attr.type=\"double\"/>")?;
     writeln!(out, "  <graph id=\"kgx\" edgedefault=\"directed\">")?;
     for (i, (iri, (label, mentions))) in nodes.iter().enumerate() {
-        writeln!(out, "    <node id=\"n{i}\"><data key=\"d0\">{}</data><data key=\"d1\">{mentions}</data><data key=\"d2\">{}</data></node>", xml_escape(label), xml_escape(iri))?;
+        writeln!(
+            out,
+            "    <node id=\"n{i}\"><data key=\"d0\">{}</data><data key=\"d1\">{mentions}</data><data key=\"d2\">{}</data></node>",
+            xml_escape(label),
+            xml_escape(iri)
+        )?;
     }
     for (i, e) in edges.iter().enumerate() {
         writeln!(
             out,
-            "    <edge id=\"e{i}\" source=\"n{}\" target=\"n{}\"><data key=\"d3\">{}</data><data key=\"d4\">{:.1}</data><data key=\"d5\">{:.6}</data></edge>",
+            "    <edge id=\"e{i}\" source=\"n{}\" target=\"n{}\"><data key=\"d3\">{}</data><data key=\"d4\">{:.1}</data><data \
+                key=\"d5\">{:.6}</data></edge>",
             ids[e.source.as_str()],
             ids[e.target.as_str()],
             xml_escape(&e.relation_label),

@@ -10,27 +10,36 @@ pub mod graphml;
 
 use std::io::Write;
 
-use oxigraph::io::{RdfFormat, RdfSerializer};
+use oxigraph::io::RdfFormat;
 use oxigraph::model::{GraphNameRef, QuadRef};
-use oxigraph::store::Store;
+use oxigraph::store::{StorageError, Store};
 
-use crate::store::vocab::PREFIXES;
+use crate::query::{serializer, QueryError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     Turtle,
     Ntriples,
     Nquads,
     Graphml,
-    /// CaRB's input TSV: sentence, confidence, relation, arg1, arg2.
     Carb,
 }
 
+crate::choice::choices!(ExportFormat {
+    Turtle => "turtle", "";
+    Ntriples => "ntriples", "";
+    Nquads => "nquads", "";
+    Graphml => "graphml", "";
+    Carb => "carb", "CaRB's input TSV: sentence, confidence, relation, arg1, arg2";
+});
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("reading the store failed: {0}")]
-    Read(String),
-    #[error("cannot write the export: {0}")]
+    #[error("reading the store failed")]
+    Read(#[from] StorageError),
+    #[error("querying the store failed")]
+    Query(#[from] QueryError),
+    #[error("cannot write the export")]
     Write(#[from] std::io::Error),
 }
 
@@ -42,21 +51,15 @@ pub fn write_rdf(store: &Store, format: ExportFormat, out: &mut dyn Write) -> Re
         ExportFormat::Nquads => (RdfFormat::NQuads, true),
         ExportFormat::Graphml => return graphml::write_graphml(store, out),
         ExportFormat::Carb => {
-            let rows = crate::eval::store_rows(store).map_err(|e| ExportError::Read(e.to_string()))?;
+            let rows = crate::eval::store_rows(store)?;
             crate::eval::write_carb_rows(&rows, out)?;
             return Ok(rows.len());
         }
     };
-    let mut serializer = RdfSerializer::from_format(rdf);
-    if rdf == RdfFormat::Turtle {
-        for (p, iri) in PREFIXES {
-            serializer = serializer.with_prefix(p, iri).map_err(|e| ExportError::Read(e.to_string()))?;
-        }
-    }
-    let mut writer = serializer.for_writer(out);
+    let mut writer = serializer(rdf).for_writer(out);
     let mut n = 0;
     for quad in store.iter() {
-        let quad = quad.map_err(|e| ExportError::Read(e.to_string()))?;
+        let quad = quad?;
         let graph = if keep_graphs { quad.graph_name.as_ref() } else { GraphNameRef::DefaultGraph };
         writer.serialize_quad(QuadRef::new(&quad.subject, &quad.predicate, &quad.object, graph))?;
         n += 1;

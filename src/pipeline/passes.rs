@@ -1,7 +1,7 @@
 //! Model workers that live for the whole run, and the passes they run.
 //!
 //! Takes: the taggers (one worker thread each, with the marked graph's
-//! tagger beside it for layered models) and [`Pass`]es, each a set of padded
+//! tagger beside it for layered models; workers may share a tagger) and [`Pass`]es, each a set of padded
 //! batches of one chunk. Gives: each pass's per-sequence probabilities (and
 //! a layered model's hidden state per batch) once all its batches ran.
 //! Every worker takes the next batch of the oldest pass not yet taken, and
@@ -20,9 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crossbeam_channel::{bounded, select_biased, unbounded, Receiver, Sender};
 use ndarray::{s, Array3};
 
-use crate::batch::ModelBatch;
-use crate::decode::softmax_rows;
-use crate::tagger::{Tagger, TaggerError};
+use super::decode::softmax_rows;
+use crate::model::{ModelBatch, Tagger, TaggerError};
 
 /// Which of a worker's graphs runs a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,17 +72,27 @@ struct Done {
     error: Option<TaggerError>,
 }
 
+/// The text of a panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+        (Some(s), _) => s.to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "(no message)".into(),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Pass {
     /// Runs batches of this pass on `tagger` until none is left to take.
-    fn work(&self, tagger: &mut dyn Tagger, cancelled: &AtomicBool) {
+    fn work(&self, tagger: &dyn Tagger, cancelled: &AtomicBool) {
         while !cancelled.load(Ordering::Relaxed) {
             let b = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(batch) = self.spec.batches.get(b) else { return };
-            let ran = catch_unwind(AssertUnwindSafe(|| self.run(tagger, batch))).unwrap_or_else(|_| Err(TaggerError::Run("a model worker panicked".into())));
+            let ran = catch_unwind(AssertUnwindSafe(|| self.run(tagger, batch)))
+                .unwrap_or_else(|panic| Err(TaggerError::Panicked(panic_message(panic.as_ref()))));
             match ran {
                 Ok(BatchDone { rows, hidden }) => {
                     let mut done = lock(&self.done);
@@ -111,7 +120,7 @@ impl Pass {
     }
 
     /// One batch: each row's content probabilities keyed by sequence, and the hidden state.
-    fn run(&self, tagger: &mut dyn Tagger, batch: &ModelBatch) -> Result<BatchDone, TaggerError> {
+    fn run(&self, tagger: &dyn Tagger, batch: &ModelBatch) -> Result<BatchDone, TaggerError> {
         let output = match &self.spec.start {
             Some(start) => start.fill(batch).and_then(|filled| tagger.tag(&filled)),
             None => tagger.tag(batch),
@@ -188,24 +197,21 @@ pub struct PassSpec {
 }
 
 impl Workers {
-    /// Starts one worker a tagger on `scope`; `marked[i]`, where given,
-    /// runs worker `i`'s marked passes; every pass's output is read as `shape`.
-    pub fn start<'scope, 'env>(scope: &'scope std::thread::Scope<'scope, 'env>, taggers: &'env mut [Box<dyn Tagger>], marked: &'env mut [Box<dyn Tagger>], shape: OutputShape) -> Self {
+    /// Starts one worker a `(tagger, marked tagger)` pair on `scope`; the
+    /// marked tagger, where given, runs that worker's marked passes; every
+    /// pass's output is read as `shape`.
+    pub fn start<'scope, 'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        workers: Vec<(&'env dyn Tagger, Option<&'env dyn Tagger>)>,
+        shape: OutputShape,
+    ) -> Self {
         let (passes, passes_rx) = unbounded::<Arc<Pass>>();
         let (urgent, urgent_rx) = unbounded::<Arc<Pass>>();
-        let count = taggers.len();
+        let count = workers.len();
         let cancelled = Arc::new(AtomicBool::new(false));
-        let mut marked = marked.iter_mut();
-        for tagger in taggers.iter_mut() {
-            let marked = marked.next();
+        for (tagger, marked) in workers {
             let (passes_rx, urgent_rx, cancelled) = (passes_rx.clone(), urgent_rx.clone(), cancelled.clone());
-            scope.spawn(move || {
-                let marked: Option<&mut dyn Tagger> = match marked {
-                    Some(m) => Some(m.as_mut()),
-                    None => None,
-                };
-                work_passes(tagger.as_mut(), marked, &urgent_rx, &passes_rx, &cancelled)
-            });
+            scope.spawn(move || work_passes(tagger, marked, &urgent_rx, &passes_rx, &cancelled));
         }
         Self { count, shape, cancelled, passes, urgent }
     }
@@ -239,7 +245,13 @@ impl Drop for Workers {
     }
 }
 
-fn work_passes(tagger: &mut dyn Tagger, mut marked: Option<&mut dyn Tagger>, urgent: &Receiver<Arc<Pass>>, passes: &Receiver<Arc<Pass>>, cancelled: &AtomicBool) {
+fn work_passes(
+    tagger: &dyn Tagger,
+    marked: Option<&dyn Tagger>,
+    urgent: &Receiver<Arc<Pass>>,
+    passes: &Receiver<Arc<Pass>>,
+    cancelled: &AtomicBool,
+) {
     loop {
         let pass = select_biased! {
             recv(urgent) -> pass => pass,
@@ -247,10 +259,10 @@ fn work_passes(tagger: &mut dyn Tagger, mut marked: Option<&mut dyn Tagger>, urg
         };
         // A closed queue: the run is over; cancelled: nobody waits for the rest.
         let Ok(pass) = pass else { return };
-        match (pass.spec.graph, marked.as_deref_mut()) {
+        match (pass.spec.graph, marked) {
             (Graph::First, _) => pass.work(tagger, cancelled),
             (Graph::Marked, Some(marked)) => pass.work(marked, cancelled),
-            (Graph::Marked, None) => pass.fail(TaggerError::Run("a model worker has no marked graph to run".into()), 0),
+            (Graph::Marked, None) => pass.fail(TaggerError::Batch("a model worker has no marked graph to run"), 0),
         }
     }
 }
@@ -284,7 +296,7 @@ impl HiddenStart {
     /// unmarked sequence (zeros over padding).
     fn fill(&self, batch: &ModelBatch) -> Result<ModelBatch, TaggerError> {
         let (rows, width) = batch.input_ids.dim();
-        let missing = || TaggerError::Run("the model's first graph gave no hidden state for a marked pass".into());
+        let missing = || TaggerError::Batch("the model's first graph gave no hidden state for a marked pass");
         let hidden_width = self.width.ok_or_else(missing)?;
         let mut hidden = Array3::<f32>::zeros((rows, width, hidden_width));
         for (r, &pass) in batch.rows.iter().enumerate() {
@@ -300,7 +312,7 @@ impl HiddenStart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tagger::TaggerOutput;
+    use crate::model::TaggerOutput;
 
     #[test]
     fn a_marked_batch_gets_the_hidden_rows_of_its_own_sequences_and_zeros_over_padding() {
@@ -308,7 +320,9 @@ mod tests {
         let b0 = ModelBatch::from_sequences(vec![2, 0], &[&[1, 2], &[1, 2, 3]], 0);
         let b1 = ModelBatch::from_sequences(vec![1], &[&[1, 2, 3, 4]], 0);
         // hidden[b][r, t, :] = 100 * sequence + t, width 2.
-        let hidden_of = |batch: &ModelBatch| Array3::from_shape_fn((batch.rows.len(), batch.input_ids.dim().1, 2), |(r, t, _)| (100 * batch.rows[r] + t) as f32);
+        let hidden_of = |batch: &ModelBatch| {
+            Array3::from_shape_fn((batch.rows.len(), batch.input_ids.dim().1, 2), |(r, t, _)| (100 * batch.rows[r] + t) as f32)
+        };
         let hidden = vec![Some(hidden_of(&b0)), Some(hidden_of(&b1))];
         // Marked passes 0..3 mark sequences 1, 0 and 1 again.
         let start = HiddenStart::new(&[b0, b1], hidden, 3, vec![1, 0, 1]);
@@ -325,7 +339,7 @@ mod tests {
     fn a_missing_hidden_state_is_an_error_not_a_panic() {
         let b0 = ModelBatch::from_sequences(vec![0], &[&[1, 2]], 0);
         let start = HiddenStart::new(std::slice::from_ref(&b0), vec![None], 1, vec![0]);
-        assert!(matches!(start.fill(&b0), Err(TaggerError::Run(_))));
+        assert!(matches!(start.fill(&b0), Err(TaggerError::Batch(_))));
     }
 
     /// Logits whose label-0 score at each position is the batch's first input id.
@@ -335,10 +349,10 @@ mod tests {
     }
 
     impl Tagger for Echo {
-        fn tag(&mut self, batch: &ModelBatch) -> Result<TaggerOutput, TaggerError> {
+        fn tag(&self, batch: &ModelBatch) -> Result<TaggerOutput, TaggerError> {
             let first = batch.input_ids[[0, 0]];
             if self.fail_on == Some(first) {
-                return Err(TaggerError::Run(format!("batch {first} failed")));
+                return Err(TaggerError::Batch("this batch fails"));
             }
             if self.panic_on == Some(first) {
                 panic!("batch {first}");
@@ -348,7 +362,10 @@ mod tests {
                 std::thread::sleep(std::time::Duration::from_millis(2));
             }
             let (rows, width) = batch.input_ids.dim();
-            Ok(TaggerOutput { logits: Array3::from_shape_fn((rows, width, 2), |(r, t, l)| if l == 0 { batch.input_ids[[r, t]] as f32 } else { 0.0 }), hidden: None })
+            Ok(TaggerOutput {
+                logits: Array3::from_shape_fn((rows, width, 2), |(r, t, l)| if l == 0 { batch.input_ids[[r, t]] as f32 } else { 0.0 }),
+                hidden: None,
+            })
         }
         fn provider(&self) -> &str {
             "test"
@@ -363,15 +380,16 @@ mod tests {
         PassSpec { batches, content_lengths: vec![2; n], graph: Graph::First, start: None }
     }
 
-    fn taggers(n: usize, fail_on: Option<i64>, panic_on: Option<i64>) -> Vec<Box<dyn Tagger>> {
-        (0..n).map(|_| Box::new(Echo { fail_on, panic_on }) as Box<dyn Tagger>).collect()
+    /// `n` workers sharing one tagger, without a marked graph.
+    fn workers(tagger: &Echo, n: usize) -> Vec<(&dyn Tagger, Option<&dyn Tagger>)> {
+        vec![(tagger as &dyn Tagger, None); n]
     }
 
     #[test]
     fn passes_queued_back_to_back_each_get_every_sequence_once() {
-        let mut t = taggers(3, None, None);
+        let echo = Echo { fail_on: None, panic_on: None };
         std::thread::scope(|scope| {
-            let workers = Workers::start(scope, &mut t, &mut [], SHAPE);
+            let workers = Workers::start(scope, workers(&echo, 3), SHAPE);
             let tickets: Vec<Ticket> = (1..6).map(|n| workers.publish(spec(n * 7), n % 2 == 0)).collect();
             for (n, ticket) in (1..6).zip(tickets) {
                 let results = ticket.wait().unwrap();
@@ -388,13 +406,17 @@ mod tests {
     #[test]
     fn a_failing_batch_fails_its_pass_and_later_passes_still_run() {
         for (fail, panic) in [(Some(5), None), (None, Some(5))] {
-            let mut t = taggers(2, fail, panic);
+            let echo = Echo { fail_on: fail, panic_on: panic };
             std::thread::scope(|scope| {
-                let workers = Workers::start(scope, &mut t, &mut [], SHAPE);
+                let workers = Workers::start(scope, workers(&echo, 2), SHAPE);
                 let failing = workers.publish(spec(20), false);
                 let empty = workers.publish(spec(0), false);
                 let after = workers.publish(spec(3), false);
-                assert!(matches!(failing.wait(), Err(TaggerError::Run(_))));
+                match failing.wait() {
+                    Err(TaggerError::Batch(_)) => assert!(fail.is_some()),
+                    Err(TaggerError::Panicked(message)) => assert_eq!((panic, message.as_str()), (Some(5), "batch 5")),
+                    other => panic!("expected the pass to fail, got {:?}", other.map(|r| r.probabilities.len())),
+                }
                 assert!(empty.wait().unwrap().probabilities.is_empty());
                 assert_eq!(after.wait().unwrap().probabilities.len(), 3);
             });
@@ -403,11 +425,11 @@ mod tests {
 
     #[test]
     fn a_marked_pass_without_a_marked_graph_is_an_error_not_a_hang() {
-        let mut t = taggers(2, None, None);
+        let echo = Echo { fail_on: None, panic_on: None };
         std::thread::scope(|scope| {
-            let workers = Workers::start(scope, &mut t, &mut [], SHAPE);
+            let workers = Workers::start(scope, workers(&echo, 2), SHAPE);
             let ticket = workers.publish(PassSpec { graph: Graph::Marked, ..spec(4) }, true);
-            assert!(matches!(ticket.wait(), Err(TaggerError::Run(_))));
+            assert!(matches!(ticket.wait(), Err(TaggerError::Batch(_))));
         });
     }
 }

@@ -1,4 +1,5 @@
-//! One writer per store: an advisory `flock` on `DIR/kgx.lock`.
+//! One process per store: an advisory `flock` on `DIR/kgx.lock` (std's
+//! `File::try_lock`).
 //!
 //! Takes: a store directory. Gives: a guard held for the process's work on
 //! the store; the lock file names the holder (pid and command) so that a
@@ -6,9 +7,8 @@
 //! Invariants: the lock is released when the guard drops or the process
 //! dies (the kernel drops `flock`s), so a killed run never leaves a stale lock.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use super::StoreError;
@@ -21,14 +21,22 @@ impl StoreLock {
     /// Takes the lock or fails at once naming the holder.
     pub fn acquire(dir: &Path, command: &str) -> Result<Self, StoreError> {
         let path = dir.join("kgx.lock");
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| StoreError::io(dir, format!("cannot open {}: {e}", path.display())))?;
-        // SAFETY: flock on a file descriptor we own.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = if holder.trim().is_empty() { "holder unknown".to_string() } else { holder.trim().to_string() };
-            return Err(StoreError::Locked { dir: dir.to_path_buf(), holder });
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::io(dir, format!("cannot open {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = if holder.trim().is_empty() { "holder unknown".to_string() } else { holder.trim().to_string() };
+                return Err(StoreError::Locked { dir: dir.to_path_buf(), holder });
+            }
+            Err(TryLockError::Error(e)) => return Err(StoreError::io(dir, format!("cannot lock {}", path.display()), e)),
         }
         let _ = file.set_len(0);
         let _ = file.seek(SeekFrom::Start(0));

@@ -12,8 +12,11 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection};
 
+use crate::pipeline::StoredCheck;
+
 use super::rdf::RunInfo;
-use super::{ExtractedDocument, StoreError};
+use super::StoreError;
+use crate::pipeline::{DocumentError, ExtractedDocument};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -61,7 +64,7 @@ pub struct RunLog {
 impl RunLog {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join("runlog.sqlite");
-        let err = |e: rusqlite::Error| StoreError::RunLog { path: path.clone(), message: e.to_string() };
+        let err = |source| StoreError::RunLog { path: path.clone(), source };
         let conn = Connection::open(&path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
@@ -69,20 +72,23 @@ impl RunLog {
         Ok(Self { conn, path })
     }
 
-    fn err(&self, e: rusqlite::Error) -> StoreError {
-        StoreError::RunLog { path: self.path.clone(), message: e.to_string() }
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::RunLog { path: self.path.clone(), source }
     }
 
     /// Marks runs a dead process left `running` as `killed`; returns how many.
     pub fn mark_stale_runs(&self) -> Result<usize, StoreError> {
         let now = crate::timestamp::now_rfc3339();
-        self.conn.execute("UPDATE runs SET status = 'killed', ended_at = ?1 WHERE status = 'running'", params![now]).map_err(|e| self.err(e))
+        self.conn
+            .execute("UPDATE runs SET status = 'killed', ended_at = ?1 WHERE status = 'running'", params![now])
+            .map_err(|e| self.err(e))
     }
 
     pub fn start_run(&self, run: &RunInfo, command: &str) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "INSERT INTO runs (id, model, precision, device, provider, started_at, status, command) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7)",
+                "INSERT INTO runs (id, model, precision, device, provider, started_at, status, command) VALUES (?1, ?2, ?3, \
+                    ?4, ?5, ?6, 'running', ?7)",
                 params![run.id, run.model_name, run.precision, run.device, run.provider, run.started_at, command],
             )
             .map_err(|e| self.err(e))?;
@@ -93,7 +99,7 @@ impl RunLog {
     pub fn record_chunk(&mut self, run_id: &str, chunk: &[ExtractedDocument], counts: RunCounts) -> Result<(), StoreError> {
         let now = crate::timestamp::now_rfc3339();
         let path = self.path.clone();
-        let err = |e: rusqlite::Error| StoreError::RunLog { path: path.clone(), message: e.to_string() };
+        let err = |source| StoreError::RunLog { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;
         {
             let mut upsert = tx
@@ -107,7 +113,15 @@ impl RunLog {
                 .map_err(err)?;
             for d in chunk {
                 upsert
-                    .execute(params![d.document.id, d.document.source, d.content_hash, d.sentence_count as i64, d.triple_count() as i64, run_id, now])
+                    .execute(params![
+                        d.document.id,
+                        d.document.source,
+                        d.content_hash,
+                        d.sentence_count as i64,
+                        d.triple_count() as i64,
+                        run_id,
+                        now
+                    ])
                     .map_err(err)?;
             }
         }
@@ -123,7 +137,7 @@ impl RunLog {
     }
 
     /// Records documents that failed (they stay retryable: no hash stored).
-    pub fn record_failures(&mut self, run_id: &str, failures: &[crate::read::DocumentError]) -> Result<(), StoreError> {
+    pub fn record_failures(&mut self, run_id: &str, failures: &[DocumentError]) -> Result<(), StoreError> {
         let now = crate::timestamp::now_rfc3339();
         for f in failures {
             self.conn
@@ -144,32 +158,35 @@ impl RunLog {
     /// Reading the log instead of the RDF store keeps RocksDB's block cache
     /// out of the per-document path: a new document costs one indexed
     /// SQLite lookup.
-    pub fn listed_check(&self) -> super::StoredCheck {
+    pub fn listed_check(&self) -> Result<StoredCheck<StoreError>, StoreError> {
+        let conn =
+            Connection::open_with_flags(&self.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|e| self.err(e))?;
         let path = self.path.clone();
-        let err = move |e: rusqlite::Error| StoreError::RunLog { path: path.clone(), message: e.to_string() };
-        match Connection::open_with_flags(&self.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX) {
-            Ok(conn) => Box::new(move |id, hash| {
-                let mut stmt = conn.prepare_cached("SELECT 1 FROM documents WHERE id = ?1 AND content_hash = ?2 AND status = 'stored'").map_err(&err)?;
-                stmt.exists(params![id, hash]).map_err(&err)
-            }),
-            Err(e) => {
-                let (path, message) = (self.path.clone(), e.to_string());
-                Box::new(move |_, _| Err(StoreError::RunLog { path: path.clone(), message: message.clone() }))
-            }
-        }
+        let err = move |source| StoreError::RunLog { path: path.clone(), source };
+        Ok(Box::new(move |id, hash| {
+            let mut stmt =
+                conn.prepare_cached("SELECT 1 FROM documents WHERE id = ?1 AND content_hash = ?2 AND status = 'stored'").map_err(&err)?;
+            stmt.exists(params![id, hash]).map_err(&err)
+        }))
     }
 
     pub fn finish_run(&self, run_id: &str, status: &str, counts: RunCounts) -> Result<(), StoreError> {
         let now = crate::timestamp::now_rfc3339();
         Self::update_counts(&self.conn, run_id, counts).map_err(|e| self.err(e))?;
-        self.conn.execute("UPDATE runs SET status = ?2, ended_at = ?3 WHERE id = ?1", params![run_id, status, now]).map_err(|e| self.err(e))?;
+        self.conn
+            .execute("UPDATE runs SET status = ?2, ended_at = ?3 WHERE id = ?1", params![run_id, status, now])
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     pub fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, model, precision, provider, started_at, ended_at, status, documents, skipped, failed, sentences, triples FROM runs ORDER BY started_at, id")
+            .prepare(
+                "SELECT id, model, precision, provider, started_at, ended_at, status, documents, skipped, failed, \
+                sentences, triples FROM runs ORDER BY started_at, id",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {

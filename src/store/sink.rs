@@ -1,4 +1,4 @@
-//! [`StoreSink`]: the [`Sink`] that writes to a kgx store directory.
+//! [`StoreSink`]: the pipeline's [`Sink`] that writes to a kgx store directory.
 //!
 //! Takes: a store directory (created if missing) and the run being made.
 //! Gives: commits to the RDF store, then to the run log, per chunk; then
@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use super::lock::StoreLock;
 use super::rdf::{RdfStore, RunInfo};
 use super::runlog::{RunCounts, RunLog};
-use super::{ExtractedDocument, Sink, StoreError, StoredCheck, WriteStats};
+use super::StoreError;
+use crate::pipeline::{DocumentError, ExtractedDocument, Sink, StoredCheck, WriteStats};
 
 pub struct StoreSink {
     pub dir: PathBuf,
@@ -28,7 +29,7 @@ impl StoreSink {
     /// Opens the store for writing and registers the run. Returns the sink
     /// and how many stale runs (of killed processes) were marked.
     pub fn open(dir: &Path, base: &str, run: RunInfo, command: &str) -> Result<(Self, usize), StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, format!("cannot create: {e}")))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "cannot create", e))?;
         let lock = StoreLock::acquire(dir, "extract")?;
         let rdf = RdfStore::open(dir, base)?;
         let runlog = RunLog::open(dir)?;
@@ -45,6 +46,8 @@ impl StoreSink {
 }
 
 impl Sink for StoreSink {
+    type Error = StoreError;
+
     fn write(&mut self, chunk: &[ExtractedDocument]) -> Result<WriteStats, StoreError> {
         if chunk.is_empty() {
             return Ok(WriteStats::default());
@@ -66,13 +69,13 @@ impl Sink for StoreSink {
     /// committed by a run killed between the two commits, and then
     /// [`RdfStore::write`] finds its graph and replaces it with the same
     /// content), and new documents never touch RocksDB here.
-    fn stored_check(&self) -> StoredCheck {
-        let listed = self.runlog.listed_check();
+    fn stored_check(&self) -> Result<StoredCheck<StoreError>, StoreError> {
+        let listed = self.runlog.listed_check()?;
         let in_rdf = self.rdf.stored_check();
-        Box::new(move |id, hash| Ok(listed(id, hash)? && in_rdf(id, hash)?))
+        Ok(Box::new(move |id, hash| Ok(listed(id, hash)? && in_rdf(id, hash)?)))
     }
 
-    fn record_failures(&mut self, failures: &[crate::read::DocumentError]) -> Result<(), StoreError> {
+    fn record_failures(&mut self, failures: &[DocumentError]) -> Result<(), StoreError> {
         self.counts.failed += failures.len();
         self.runlog.record_failures(&self.run.id, failures)
     }

@@ -1,21 +1,89 @@
-//! The IRIs kgx writes: its own vocabulary plus RDF, RDFS, XSD and PROV-O.
+//! The IRIs kgx writes: its own vocabulary plus RDF, RDFS, XSD (Oxigraph's
+//! [`oxigraph::model::vocab`]) and PROV-O.
 //!
-//! Gives: constants and the IRI builders for documents, sentences,
-//! extractions, runs and models under a base IRI.
+//! Gives: the terms as constants, the prefixes queries and exports
+//! predeclare, and [`Iris`], the builders of data IRIs (documents,
+//! sentences, extractions, runs, models) under a base.
 //! Invariants: kgx's vocabulary namespace is fixed (queries work on any
 //! store), data IRIs live under the configurable base.
 
+use oxigraph::model::NamedNodeRef;
+
 use crate::iri::encode_id;
 
-pub const KGX: &str = "https://kgx.invalid/ns#";
+pub use oxigraph::model::vocab::{rdf, rdfs, xsd};
+
+/// A term of kgx's own vocabulary, from its local name.
+macro_rules! kgx_term {
+    ($local:literal) => {
+        NamedNodeRef::new_unchecked(concat!("https://kgx.invalid/ns#", $local))
+    };
+}
+
+/// A PROV-O term, from its local name.
+macro_rules! prov_term {
+    ($local:literal) => {
+        NamedNodeRef::new_unchecked(concat!("http://www.w3.org/ns/prov#", $local))
+    };
+}
+
+pub const KGX: &str = kgx_term!("").as_str();
+pub const PROV: &str = prov_term!("").as_str();
 pub const DEFAULT_BASE: &str = "https://kgx.invalid/";
-pub const PROV: &str = "http://www.w3.org/ns/prov#";
-pub const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
-pub const RDFS: &str = "http://www.w3.org/2000/01/rdf-schema#";
-pub const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 
 /// Prefixes predeclared in `kgx query` and written in Turtle exports.
-pub const PREFIXES: [(&str, &str); 5] = [("kgx", KGX), ("prov", PROV), ("rdf", RDF), ("rdfs", RDFS), ("xsd", XSD)];
+pub const PREFIXES: [(&str, &str); 5] = [
+    ("kgx", KGX),
+    ("prov", PROV),
+    ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
+    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
+];
+
+/// PROV-O terms kgx writes.
+pub mod prov {
+    use super::NamedNodeRef;
+
+    pub const ACTIVITY: NamedNodeRef<'_> = prov_term!("Activity");
+    pub const ENTITY: NamedNodeRef<'_> = prov_term!("Entity");
+    pub const WAS_GENERATED_BY: NamedNodeRef<'_> = prov_term!("wasGeneratedBy");
+    pub const GENERATED_AT_TIME: NamedNodeRef<'_> = prov_term!("generatedAtTime");
+    pub const STARTED_AT_TIME: NamedNodeRef<'_> = prov_term!("startedAtTime");
+    pub const USED: NamedNodeRef<'_> = prov_term!("used");
+}
+
+/// kgx's own classes and properties (`kgx:` in queries).
+pub mod kgx {
+    use super::NamedNodeRef;
+
+    pub const DOCUMENT_CLASS: NamedNodeRef<'_> = kgx_term!("Document");
+    pub const SENTENCE_CLASS: NamedNodeRef<'_> = kgx_term!("Sentence");
+    pub const ENTITY: NamedNodeRef<'_> = kgx_term!("Entity");
+    pub const RELATION: NamedNodeRef<'_> = kgx_term!("Relation");
+    pub const EXTRACTION: NamedNodeRef<'_> = kgx_term!("Extraction");
+    pub const RUN: NamedNodeRef<'_> = kgx_term!("Run");
+    pub const MODEL: NamedNodeRef<'_> = kgx_term!("Model");
+    pub const DOCUMENT_ID: NamedNodeRef<'_> = kgx_term!("documentId");
+    pub const SOURCE: NamedNodeRef<'_> = kgx_term!("source");
+    pub const CONTENT_HASH: NamedNodeRef<'_> = kgx_term!("contentHash");
+    pub const SENTENCE_COUNT: NamedNodeRef<'_> = kgx_term!("sentenceCount");
+    pub const DOCUMENT: NamedNodeRef<'_> = kgx_term!("document");
+    pub const INDEX: NamedNodeRef<'_> = kgx_term!("index");
+    pub const TEXT: NamedNodeRef<'_> = kgx_term!("text");
+    pub const START: NamedNodeRef<'_> = kgx_term!("start");
+    pub const END: NamedNodeRef<'_> = kgx_term!("end");
+    pub const SENTENCE: NamedNodeRef<'_> = kgx_term!("sentence");
+    pub const CONFIDENCE: NamedNodeRef<'_> = kgx_term!("confidence");
+    pub const DEVICE: NamedNodeRef<'_> = kgx_term!("device");
+    pub const PROVIDER: NamedNodeRef<'_> = kgx_term!("provider");
+    pub const PRECISION: NamedNodeRef<'_> = kgx_term!("precision");
+    /// (start, end) of the source, relation and target spans of an extraction.
+    pub const SPAN_OFFSETS: [(NamedNodeRef<'_>, NamedNodeRef<'_>); 3] = [
+        (kgx_term!("sourceStart"), kgx_term!("sourceEnd")),
+        (kgx_term!("relationStart"), kgx_term!("relationEnd")),
+        (kgx_term!("targetStart"), kgx_term!("targetEnd")),
+    ];
+}
 
 /// Builds data IRIs under one base.
 #[derive(Debug, Clone)]
@@ -45,6 +113,17 @@ impl Iris {
     }
 }
 
-pub fn kgx(local: &str) -> String {
-    format!("{KGX}{local}")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_name_the_namespaces_the_terms_use() {
+        assert_eq!(kgx::ENTITY.as_str(), format!("{KGX}Entity"));
+        assert_eq!(prov::USED.as_str(), format!("{PROV}used"));
+        let namespace = |p: &str| PREFIXES.iter().find(|(q, _)| *q == p).unwrap().1;
+        assert_eq!(rdf::TYPE.as_str(), format!("{}type", namespace("rdf")));
+        assert_eq!(rdfs::LABEL.as_str(), format!("{}label", namespace("rdfs")));
+        assert_eq!(xsd::INTEGER.as_str(), format!("{}integer", namespace("xsd")));
+    }
 }

@@ -1,0 +1,2 @@
+"""Model cards (README.md) for each kind of model, from shared sections.
+"""

@@ -1,0 +1,127 @@
+//! Flags shared by several commands, and how a library [`Choice`] becomes a
+//! clap value (its names and help lines listed in `--help`).
+
+use std::ffi::OsStr;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::Args;
+use kgx::choice::Choice;
+use kgx::model::{Device, Model, ModelOptions, Precision, Scheme};
+
+/// Parses a flag's value into a library [`Choice`], listing every value
+/// (with its help line) in `--help` and in the error for a wrong one.
+#[derive(Clone)]
+pub struct ChoiceParser<T>(PhantomData<T>);
+
+impl<T: Choice> ChoiceParser<T> {
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+
+    fn values() -> impl Iterator<Item = PossibleValue> {
+        T::ALL.iter().map(|c| {
+            let value = PossibleValue::new(c.name());
+            if c.help().is_empty() {
+                value
+            } else {
+                value.help(c.help())
+            }
+        })
+    }
+}
+
+impl<T: Choice + Send + Sync> TypedValueParser for ChoiceParser<T> {
+    type Value = T;
+
+    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&clap::Arg>, value: &OsStr) -> Result<T, clap::Error> {
+        let name = PossibleValuesParser::new(Self::values()).parse_ref(cmd, arg, value)?;
+        // PossibleValuesParser accepted one of T's names.
+        T::parse(&name).ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(Self::values()))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArg {
+    /// Store directory (Oxigraph store + SQLite run log).
+    #[arg(long, env = "KGX_STORE", default_value = "kgx-store")]
+    pub store: PathBuf,
+}
+
+/// Which model runs where (shared by `extract` and `eval`).
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Model directory (holding model.json); default: the shipped model.
+    #[arg(long, env = "KGX_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Where the model runs.
+    #[arg(long, value_parser = ChoiceParser::<Device>::new(), default_value = "auto")]
+    pub device: Device,
+    /// Which exported ONNX file to run (auto: the model's default for the device).
+    #[arg(long, value_parser = ChoiceParser::<Precision>::new(), default_value = "auto")]
+    pub precision: Precision,
+    /// CPU threads that run the model (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// CPU: ONNX Runtime threads of each worker; kgx runs threads /
+    /// session-threads workers side by side, each on its own batches
+    /// (default 1: single-threaded workers sharing one session; with more,
+    /// each worker has a session and a copy of the weights of its own).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    pub session_threads: Option<usize>,
+    /// libonnxruntime.so to load (default: ORT_DYLIB_PATH, else the one the set-up installed).
+    #[arg(long, env = "KGX_ORT_LIB")]
+    pub ort_lib: Option<PathBuf>,
+    /// Predicate-indexed models: the REL probability at which a word of the
+    /// unmarked pass counts as a predicate head (lower: more triples, less
+    /// precise). Default: the model's `head_threshold`, else the most probable label.
+    #[arg(long, value_parser = probability)]
+    pub head_threshold: Option<f32>,
+}
+
+impl ModelArgs {
+    /// The library's options for these flags (and `KGX_ORT_SPIN=1`: idle
+    /// ONNX Runtime threads spin).
+    pub fn options(&self) -> ModelOptions {
+        ModelOptions {
+            dir: self.model.clone(),
+            device: self.device,
+            precision: self.precision,
+            threads: self.threads,
+            session_threads: self.session_threads,
+            ort_library: self.ort_lib.clone(),
+            head_threshold: self.head_threshold,
+            spinning: std::env::var_os("KGX_ORT_SPIN").is_some_and(|v| v == "1"),
+        }
+    }
+}
+
+impl ModelArgs {
+    /// Loads the model, saying on stderr (unless `quiet`) what runs where
+    /// and why CUDA was not used when `--device auto` fell back.
+    pub fn load(&self, quiet: bool) -> anyhow::Result<Model> {
+        let model = Model::load(&self.options())?;
+        if !quiet {
+            if let Some(reason) = model.cuda_fallback() {
+                eprintln!("kgx: CUDA unavailable ({reason}); running on CPU");
+            }
+            if self.head_threshold.is_some() && model.scheme() == Scheme::Single {
+                eprintln!("kgx: --head-threshold has no effect: model {} tags one triple a sentence", model.name());
+            }
+            eprintln!("kgx: model {} ({}) on {}", model.name(), model.precision(), model.provider());
+        }
+        Ok(model)
+    }
+}
+
+fn probability(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
+        _ => Err(format!("{s:?} is not a probability in (0, 1]")),
+    }
+}

@@ -1,0 +1,53 @@
+//! `kgx eval`: gather predictions (the model on the gold sentences, a store
+//! or a file), score them against gold tuples, print the report.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use kgx::eval::carb::{score, CarbScore};
+use kgx::eval::{predict, predictions_from_rows, print_report, read_extractions, read_gold, store_rows, write_carb_rows, GoldFormat};
+use kgx::query::ReadStore;
+
+use super::args::{ChoiceParser, ModelArgs};
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Gold tuples: CaRB (`SENTENCE, RELATION, ARG1, ARG2...`) or OIE2016 (`SENTENCE, HEAD, PREDICATE, ARG1, ARG2...`), tab-separated.
+    #[arg(long)]
+    pub gold: PathBuf,
+    /// Layout of the gold file.
+    #[arg(long, value_parser = ChoiceParser::<GoldFormat>::new(), default_value = "carb")]
+    pub format: GoldFormat,
+    /// Score these extractions (CaRB TSV: `SENTENCE, CONFIDENCE, RELATION, ARG1, ARG2`) instead of running the model.
+    #[arg(long, conflicts_with = "store")]
+    pub extractions: Option<PathBuf>,
+    /// Score the extractions already in this store (matched to gold sentences by text).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Write the predictions (CaRB TSV) here as well.
+    #[arg(long)]
+    pub write_extractions: Option<PathBuf>,
+}
+
+pub fn eval(args: &EvalArgs) -> anyhow::Result<CarbScore> {
+    let gold = read_gold(&args.gold, args.format)?;
+    let (predictions, rows) = if let Some(path) = &args.extractions {
+        (read_extractions(path)?, Vec::new())
+    } else {
+        let rows = match &args.store {
+            Some(dir) => store_rows(&ReadStore::open(dir, "eval")?.store)?,
+            None => predict(&args.model.load(false)?, &gold.sentences)?,
+        };
+        (predictions_from_rows(&rows), rows)
+    };
+    if let Some(path) = &args.write_extractions {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?);
+        write_carb_rows(&rows, &mut f)?;
+    }
+    let s = score(&gold.tuples, &predictions);
+    print_report(&args.gold.display().to_string(), &s, &mut std::io::stdout().lock())?;
+    Ok(s)
+}

@@ -1,0 +1,173 @@
+//! `kgx extract`: flags -> model, store and pipeline options -> a run,
+//! reported on stderr and in the run log.
+//!
+//! Invariants: the model loads (and a bad one is refused) before the store
+//! is created or locked; a run is recorded in the run log as `completed`,
+//! `interrupted` or `failed`; SIGINT/SIGTERM end reading, and what was read
+//! is still stored.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use kgx::choice::Choice;
+use kgx::model::Model;
+use kgx::pipeline::read::{expand_inputs, known_size, FileDocuments, InputFormat, ReadOptions};
+use kgx::pipeline::{self, NullSink, PipelineOptions, PipelineStats, SplitMode, Stage};
+use kgx::store::rdf::RunInfo;
+use kgx::store::sink::StoreSink;
+use kgx::store::vocab::DEFAULT_BASE;
+
+use super::args::{ChoiceParser, ModelArgs, StoreArg};
+use super::progress::{Progress, ProgressSink};
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Files, directories (read recursively) or `-` for stdin; `.gz` is read transparently.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// How inputs are cut into documents.
+    #[arg(long, value_parser = ChoiceParser::<InputFormat>::new(), default_value = "auto")]
+    pub input_format: InputFormat,
+    /// CSV column holding the text (default: `text`, `sentence`, or the only column).
+    #[arg(long)]
+    pub text_column: Option<String>,
+    /// Base IRI of minted entities, relations, documents and runs.
+    #[arg(long, default_value = DEFAULT_BASE)]
+    pub base_iri: String,
+    /// Padded tokens per model batch (default: 512 on CPU, 65536 on CUDA).
+    #[arg(long)]
+    pub token_budget: Option<usize>,
+    /// Most sentences (windows) per model batch (default: 32 on CPU, 2048 on CUDA).
+    #[arg(long)]
+    pub max_batch: Option<usize>,
+    /// Sentences per store commit (default: 512 on CPU, where smaller
+    /// commits keep memory flat; 2048 on CUDA, to fill its batches).
+    #[arg(long)]
+    pub chunk_sentences: Option<usize>,
+    /// Tag and assemble but store nothing (measures tagging alone).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// How a run ended.
+pub struct ExtractOutcome {
+    pub stats: PipelineStats,
+    pub interrupted: bool,
+}
+
+/// For the tests of the pipeline's panic guards: `KGX_TEST_PANIC_STAGE=encode`
+/// (or read, tag, store) makes that stage panic on its first chunk.
+fn injected_panic() -> Option<Stage> {
+    Stage::parse(&std::env::var("KGX_TEST_PANIC_STAGE").ok()?)
+}
+
+impl ExtractArgs {
+    /// The pipeline's options: the device's defaults, then the flags.
+    fn pipeline_options(&self, model: &Model) -> PipelineOptions {
+        let defaults = PipelineOptions::for_device(model.on_gpu());
+        let mut batch = defaults.batch;
+        batch.token_budget = self.token_budget.unwrap_or(batch.token_budget);
+        batch.max_sequences = self.max_batch.unwrap_or(batch.max_sequences);
+        PipelineOptions {
+            split: if self.input_format == InputFormat::Lines { SplitMode::WholeDocument } else { SplitMode::Sentences },
+            batch,
+            chunk_sentences: self.chunk_sentences.unwrap_or(defaults.chunk_sentences).max(1),
+            inject_panic: injected_panic(),
+            ..defaults
+        }
+    }
+}
+
+pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
+    let started = Instant::now();
+    oxigraph::model::NamedNode::new(format!("{}entity/x", args.base_iri))
+        .with_context(|| format!("--base-iri {:?} is not a valid IRI base", args.base_iri))?;
+    let inputs = expand_inputs(&args.inputs)?;
+    let model = args.model.load(args.quiet)?;
+    let opts = args.pipeline_options(&model);
+    let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal(), known_size(&inputs));
+    let stop = Arc::new(AtomicBool::new(false));
+    let reading = Arc::clone(&stop);
+    let read = ReadOptions { format: args.input_format, text_column: args.text_column.clone(), ..ReadOptions::default() };
+    // A stop request ends reading; the pipeline still stores what was read.
+    let documents = FileDocuments::new(inputs, read).on_bytes(progress.byte_counter()).take_while(move |_| !reading.load(Ordering::SeqCst));
+    let result = if args.dry_run {
+        stop_on_signals(&stop)?;
+        pipeline::run(documents, &model, &opts, &mut ProgressSink { inner: NullSink, progress: progress.clone() })
+            .map_err(anyhow::Error::from)
+    } else {
+        let run = RunInfo {
+            id: kgx::timestamp::new_run_id(),
+            started_at: kgx::timestamp::now_rfc3339(),
+            model_name: model.name().to_string(),
+            precision: model.precision().to_string(),
+            device: if model.on_gpu() { "cuda".into() } else { "cpu".into() },
+            provider: model.provider().to_string(),
+        };
+        let command: Vec<String> = std::env::args().collect();
+        let (mut store, stale) = StoreSink::open(&args.store.store, &args.base_iri, run, &command.join(" "))?;
+        if stale > 0 && !args.quiet {
+            eprintln!("kgx: marked {stale} earlier run(s) that did not finish as killed; resuming (stored documents are skipped)");
+        }
+        stop_on_signals(&stop)?;
+        let result = pipeline::run(documents, &model, &opts, &mut ProgressSink { inner: &mut store, progress: progress.clone() });
+        let status = match (&result, stop.load(Ordering::SeqCst)) {
+            (Err(_), _) => "failed",
+            (Ok(_), true) => "interrupted",
+            (Ok(_), false) => "completed",
+        };
+        let finished = store.finish(status, result.as_ref().map_or(0, |s| s.skipped));
+        // The pipeline's error, if any, is the one to report.
+        result.map_err(anyhow::Error::from).and_then(|stats| finished.map(|()| stats).map_err(anyhow::Error::from))
+    };
+    progress.finish();
+    let interrupted = stop.load(Ordering::SeqCst);
+    let stats = result?;
+    if !args.quiet {
+        report(args, &model, &stats, started.elapsed().as_secs_f64());
+        if interrupted {
+            eprintln!("kgx: stopped on request after the last commit; run the same command again to resume");
+        }
+    }
+    Ok(ExtractOutcome { stats, interrupted })
+}
+
+/// SIGINT and SIGTERM set `stop` instead of ending the process.
+fn stop_on_signals(stop: &Arc<AtomicBool>) -> anyhow::Result<()> {
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(stop)).context("cannot install the SIGINT/SIGTERM handlers")?;
+    }
+    Ok(())
+}
+
+/// The run's summary line on stderr.
+fn report(args: &ExtractArgs, model: &Model, stats: &PipelineStats, secs: f64) {
+    let provider = model.provider();
+    let precision = model.precision();
+    eprintln!(
+        "kgx: {} documents {} ({} replaced), {} unchanged skipped, {} failed; {} sentences, {} triples, {} new entities in \
+            {secs:.1} s ({:.0} sentences/s) on {provider} [{} {precision}]",
+        stats.stored,
+        if args.dry_run { "tagged (dry run, nothing stored)" } else { "stored" },
+        stats.replaced,
+        stats.skipped,
+        stats.failed,
+        stats.sentences,
+        stats.triples,
+        stats.new_entities,
+        stats.sentences as f64 / secs.max(1e-9),
+        model.name()
+    );
+}

@@ -1,0 +1,27 @@
+//! The model: a [`Model`] value that every command and the pipeline use.
+//!
+//! - [`manifest`]: `model.json` (labels, scheme, files per precision) and
+//!   where the shipped model lives;
+//! - [`tokenizer`]: text -> token ids with offsets and windows;
+//! - [`input`]: padded batches as the model reads them;
+//! - [`tagger`]: the [`Tagger`] trait and its errors; [`onnx`] runs it on
+//!   ONNX Runtime, whose library and sessions [`runtime`] provides;
+//! - [`labels`]: which label is SRC, REL, TGT and O;
+//! - `load`: [`Model`] and [`ModelOptions`], loaded by one function.
+
+pub mod input;
+pub mod labels;
+mod load;
+pub mod manifest;
+pub mod onnx;
+pub mod runtime;
+pub mod tagger;
+pub mod tokenizer;
+
+pub use input::ModelBatch;
+pub use labels::Roles;
+pub use load::{CpuLayout, LoadError, Model, ModelOptions};
+pub use manifest::{ModelError, ModelManifest, Precision, Scheme, DEFAULT_MODEL};
+pub use runtime::Device;
+pub use tagger::{LibraryError, Tagger, TaggerError, TaggerOutput};
+pub use tokenizer::{EncodeError, EncodedSentence, SentenceEncoder, Window};

@@ -1,0 +1,222 @@
+//! A chunk of documents on its way through the pipeline (pure).
+//!
+//! Takes: documents split into sentences and their tokenizations; later the
+//! probabilities of its model passes. Gives: a [`PreparedChunk`] (encoded
+//! sentences, model sequences, padded batches), the marked passes of a
+//! predicate-indexed model ([`plan_marked_passes`]), and finally each
+//! document with its triples ([`extracted_documents`]).
+//! Invariants: a document whose sentence the tokenizer rejects fails whole
+//! and the rest stay aligned; encoded sentences, sequences and results are
+//! indexed in document-then-sentence order.
+
+use super::assemble::{assemble, assemble_for_head, distinct_triples, Triple};
+use super::batch::{build_batches, BatchPolicy};
+use super::decode::{merge_windows, spans, word_tags};
+use super::document::{Document, DocumentError};
+use super::predicates::{heads, spread, window_for, Head};
+use super::sink::{ExtractedDocument, ExtractedSentence};
+use super::split::Sentence;
+use crate::model::{EncodeError, EncodedSentence, Model, ModelBatch, Scheme, Window};
+
+/// A document read, not yet stored, split into sentences.
+pub struct PendingDocument {
+    pub document: Document,
+    pub content_hash: String,
+    pub sentences: Vec<Sentence>,
+}
+
+/// A chunk ready for the model.
+pub struct PreparedChunk {
+    pub documents: Vec<PendingDocument>,
+    pub failures: Vec<DocumentError>,
+    pub skipped: usize,
+    /// Encoded sentences, in document then sentence order.
+    pub encoded: Vec<EncodedSentence>,
+    /// Model sequences: (index into `encoded`, window).
+    pub sequences: Vec<(usize, Window)>,
+    pub batches: Vec<ModelBatch>,
+}
+
+impl PreparedChunk {
+    /// The chunk of `documents`, given each of their sentences' tokenization
+    /// in order; the documents a tokenization failed for move to `failures`.
+    pub fn new(
+        documents: Vec<PendingDocument>,
+        mut failures: Vec<DocumentError>,
+        skipped: usize,
+        tokenized: Vec<Result<EncodedSentence, EncodeError>>,
+        model: &Model,
+        policy: BatchPolicy,
+    ) -> Self {
+        let mut tokenized = tokenized.into_iter();
+        let mut kept = Vec::with_capacity(documents.len());
+        let mut encoded = Vec::with_capacity(tokenized.len());
+        for doc in documents {
+            let mine: Vec<_> = tokenized.by_ref().take(doc.sentences.len()).collect();
+            match mine.into_iter().collect::<Result<Vec<_>, _>>() {
+                Ok(e) => {
+                    encoded.extend(e);
+                    kept.push(doc);
+                }
+                Err(e) => failures.push(DocumentError::caused_by(doc.document.id.clone(), &e)),
+            }
+        }
+        let tokenizer = model.tokenizer();
+        let mut sequences = Vec::new();
+        for (s, e) in encoded.iter().enumerate() {
+            if !e.is_empty() {
+                sequences.extend(tokenizer.windows(e.len()).into_iter().map(|w| (s, w)));
+            }
+        }
+        let batches = build_batches(tokenizer, &encoded, &sequences, policy);
+        Self { documents: kept, failures, skipped, encoded, sequences, batches }
+    }
+
+    /// The texts to tokenize for `documents`, in order.
+    pub fn sentence_texts(documents: &[PendingDocument]) -> Vec<&str> {
+        documents.iter().flat_map(|d| d.sentences.iter().map(|s| s.text.as_str())).collect()
+    }
+
+    /// Content tokens of each model sequence.
+    pub fn content_lengths(&self) -> Vec<usize> {
+        self.sequences.iter().map(|(_, w)| w.len()).collect()
+    }
+
+    /// Each encoded sentence's windows with their rows of `probabilities`
+    /// (one entry per model sequence), in window order.
+    fn windows_per_sentence<'p>(&self, probabilities: &'p [Vec<f32>]) -> Vec<Vec<(Window, &'p [f32])>> {
+        let mut windows_of: Vec<Vec<(Window, &[f32])>> = vec![Vec::new(); self.encoded.len()];
+        for (q, &(s, w)) in self.sequences.iter().enumerate() {
+            windows_of[s].push((w, probabilities[q].as_slice()));
+        }
+        windows_of
+    }
+}
+
+/// One marked pass of a predicate-indexed model.
+pub struct MarkedPass {
+    /// Index into the chunk's `encoded`.
+    pub sentence: usize,
+    /// The unmarked model sequence (index into the chunk's `sequences`) it marks.
+    pub sequence: usize,
+    pub head: Head,
+    pub window: Window,
+    /// `window.len() x labels` probabilities.
+    pub probabilities: Vec<f32>,
+}
+
+/// The marked passes of a chunk from its unmarked pass: one per predicate
+/// head, each in the window that holds its head with the most context, and
+/// their padded batches with the head's tokens marked (token type 1).
+pub fn plan_marked_passes(
+    chunk: &PreparedChunk,
+    unmarked: &[Vec<f32>],
+    model: &Model,
+    policy: BatchPolicy,
+) -> (Vec<MarkedPass>, Vec<ModelBatch>) {
+    let labels = model.labels();
+    let mut first_sequence = vec![0; chunk.encoded.len()];
+    for (q, &(s, _)) in chunk.sequences.iter().enumerate().rev() {
+        first_sequence[s] = q;
+    }
+    let mut passes = Vec::new();
+    for (s, windows) in chunk.windows_per_sentence(unmarked).iter().enumerate().filter(|(_, w)| !w.is_empty()) {
+        let encoded = &chunk.encoded[s];
+        let probs = merge_windows(encoded.len(), labels, windows);
+        let spans: Vec<Window> = windows.iter().map(|(w, _)| *w).collect();
+        for head in heads(encoded, &probs, labels, model.roles().relation, model.head_threshold()) {
+            if let Some(window) = window_for(&spans, &head.tokens) {
+                // windows_per_sentence keeps a sentence's windows in sequence order.
+                let sequence = first_sequence[s] + spans.iter().position(|w| *w == window).unwrap_or(0);
+                passes.push(MarkedPass { sentence: s, sequence, head, window, probabilities: Vec::new() });
+            }
+        }
+    }
+    let sequences: Vec<(usize, Window)> = passes.iter().map(|p| (p.sentence, p.window)).collect();
+    let mut batches = build_batches(model.tokenizer(), &chunk.encoded, &sequences, policy);
+    let offset = model.tokenizer().content_offset();
+    for batch in &mut batches {
+        for r in 0..batch.rows.len() {
+            let MarkedPass { head, window, .. } = &passes[batch.rows[r]];
+            batch.mark(r, offset + head.tokens.start - window.start..offset + head.tokens.end - window.start);
+        }
+    }
+    (passes, batches)
+}
+
+/// A chunk with per-token probabilities for every sequence.
+pub struct TaggedChunk {
+    pub chunk: PreparedChunk,
+    pub probabilities: Vec<Vec<f32>>,
+    /// Predicate-indexed models: one marked pass per head.
+    pub passes: Vec<MarkedPass>,
+}
+
+impl TaggedChunk {
+    /// Decode and assemble: each document of the chunk with its triples.
+    pub fn extracted_documents(&self, model: &Model) -> Vec<ExtractedDocument> {
+        let triples = match model.scheme() {
+            Scheme::Single => self.single_pass_triples(model),
+            Scheme::Predicate => self.marked_pass_triples(model),
+        };
+        documents_of(&self.chunk, triples)
+    }
+
+    /// The triple of every encoded sentence, one-triple models.
+    fn single_pass_triples(&self, model: &Model) -> Vec<Vec<Triple>> {
+        let (roles, labels) = (model.roles(), model.labels());
+        let windows_of = self.chunk.windows_per_sentence(&self.probabilities);
+        let sentences = self.chunk.documents.iter().flat_map(|d| &d.sentences);
+        self.chunk
+            .encoded
+            .iter()
+            .zip(&windows_of)
+            .zip(sentences)
+            .map(|((encoded, windows), sentence)| {
+                if windows.is_empty() {
+                    return Vec::new();
+                }
+                let words = word_tags(encoded, &merge_windows(encoded.len(), labels, windows), labels);
+                assemble(&sentence.text, &spans(&words, roles.outside), roles)
+            })
+            .collect()
+    }
+
+    /// The triples of every encoded sentence, predicate-indexed models.
+    fn marked_pass_triples(&self, model: &Model) -> Vec<Vec<Triple>> {
+        let (roles, labels) = (model.roles(), model.labels());
+        let sentences: Vec<&Sentence> = self.chunk.documents.iter().flat_map(|d| &d.sentences).collect();
+        let mut triples: Vec<Vec<Triple>> = vec![Vec::new(); self.chunk.encoded.len()];
+        for pass in &self.passes {
+            let encoded = &self.chunk.encoded[pass.sentence];
+            let probs = spread(encoded.len(), labels, roles.outside, pass.window, &pass.probabilities);
+            let words = word_tags(encoded, &probs, labels);
+            if let Some(t) = assemble_for_head(&sentences[pass.sentence].text, &spans(&words, roles.outside), roles, &pass.head) {
+                triples[pass.sentence].push(t);
+            }
+        }
+        triples.into_iter().map(distinct_triples).collect()
+    }
+}
+
+/// Regroups per-sentence triples into documents.
+fn documents_of(chunk: &PreparedChunk, triples: Vec<Vec<Triple>>) -> Vec<ExtractedDocument> {
+    let mut triples = triples.into_iter();
+    chunk
+        .documents
+        .iter()
+        .map(|doc| {
+            let sentences = doc
+                .sentences
+                .iter()
+                .map(|sentence| ExtractedSentence { sentence: sentence.clone(), triples: triples.next().unwrap_or_default() })
+                .collect();
+            ExtractedDocument {
+                document: doc.document.clone(),
+                content_hash: doc.content_hash.clone(),
+                sentences,
+                sentence_count: doc.sentences.len(),
+            }
+        })
+        .collect()
+}

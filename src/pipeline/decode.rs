@@ -1,0 +1,165 @@
+//! Decode stage (pure): model logits -> labelled word spans with confidence.
+//!
+//! Takes: one sentence's [`EncodedSentence`], the logits of each window it
+//! was run in, and the number of labels. Gives: [`LabelledSpan`]s: maximal
+//! runs of consecutive words with the same non-O label, with char offsets
+//! in the sentence and a confidence (mean softmax probability of the label
+//! over the span's words).
+//! Invariants: a word's label is read from its first sub-token (as the model
+//! was trained); where windows overlap, a token takes the window in which it
+//! is furthest from an edge; spans never overlap.
+
+use crate::model::{EncodedSentence, Window};
+
+/// Softmax over each row of `labels` values, in place.
+pub fn softmax_rows(values: &mut [f32], labels: usize) {
+    for row in values.chunks_mut(labels) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        for v in row.iter_mut() {
+            *v /= sum;
+        }
+    }
+}
+
+/// Per-token rows of a sentence from its windows' rows (`window.len() x labels` each).
+pub fn merge_windows(tokens: usize, labels: usize, windows: &[(Window, &[f32])]) -> Vec<f32> {
+    if let [(w, rows)] = windows {
+        if w.start == 0 && w.end == tokens {
+            return rows.to_vec();
+        }
+    }
+    let mut out = vec![0.0; tokens * labels];
+    let mut best_margin = vec![-1i64; tokens];
+    for (w, rows) in windows {
+        for t in w.start..w.end {
+            let margin = (t - w.start).min(w.end - 1 - t) as i64;
+            if margin > best_margin[t] {
+                best_margin[t] = margin;
+                let r = t - w.start;
+                out[t * labels..(t + 1) * labels].copy_from_slice(&rows[r * labels..(r + 1) * labels]);
+            }
+        }
+    }
+    out
+}
+
+/// The label of one word.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WordTag {
+    pub label: usize,
+    pub probability: f32,
+    /// Char span of the whole word in the sentence.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Word tags from per-token probabilities (first sub-token of each word).
+pub fn word_tags(sentence: &EncodedSentence, probs: &[f32], labels: usize) -> Vec<WordTag> {
+    let mut words: Vec<WordTag> = Vec::new();
+    let mut last_word = None;
+    for (t, &word) in sentence.word_ids.iter().enumerate() {
+        let (start, end) = sentence.offsets[t];
+        if last_word == Some(word) {
+            if let Some(w) = words.last_mut() {
+                w.end = w.end.max(end);
+            }
+            continue;
+        }
+        last_word = Some(word);
+        let row = &probs[t * labels..(t + 1) * labels];
+        let (label, &probability) = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));
+        words.push(WordTag { label, probability, start, end });
+    }
+    words
+}
+
+/// A run of words with one label.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelledSpan {
+    pub label: usize,
+    /// Char offsets in the sentence, end exclusive.
+    pub start: usize,
+    pub end: usize,
+    /// Mean probability of `label` over the span's words.
+    pub confidence: f32,
+    pub words: usize,
+}
+
+/// Maximal runs of equal non-`outside` labels.
+pub fn spans(words: &[WordTag], outside: usize) -> Vec<LabelledSpan> {
+    let mut out: Vec<LabelledSpan> = Vec::new();
+    let mut prev_label = outside;
+    for w in words {
+        if w.label == outside {
+            prev_label = outside;
+            continue;
+        }
+        match out.last_mut() {
+            Some(s) if prev_label == w.label => {
+                s.end = w.end;
+                s.confidence += w.probability;
+                s.words += 1;
+            }
+            _ => out.push(LabelledSpan { label: w.label, start: w.start, end: w.end, confidence: w.probability, words: 1 }),
+        }
+        prev_label = w.label;
+    }
+    for s in &mut out {
+        s.confidence /= s.words as f32;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sentence(word_ids: &[u32]) -> EncodedSentence {
+        let offsets = (0..word_ids.len()).map(|i| (i * 2, i * 2 + 1)).collect();
+        EncodedSentence { ids: vec![0; word_ids.len()], offsets, word_ids: word_ids.to_vec() }
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one() {
+        let mut v = vec![1.0, 2.0, 3.0, 1000.0, 0.0, -1000.0];
+        softmax_rows(&mut v, 3);
+        assert!((v[..3].iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!((v[3] - 1.0).abs() < 1e-6 && v.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn word_label_comes_from_first_subtoken() {
+        // Two words; word 0 has two sub-tokens whose labels disagree.
+        let s = sentence(&[0, 0, 1]);
+        let probs = [0.1, 0.9, 0.9, 0.1, 0.8, 0.2];
+        let tags = word_tags(&s, &probs, 2);
+        assert_eq!(tags.len(), 2);
+        assert_eq!((tags[0].label, tags[0].start, tags[0].end), (1, 0, 3));
+        assert_eq!(tags[1].label, 0);
+    }
+
+    #[test]
+    fn spans_are_maximal_runs_with_mean_confidence() {
+        let w = |label, p, start| WordTag { label, probability: p, start, end: start + 1 };
+        let words = [w(1, 0.8, 0), w(1, 0.6, 2), w(2, 0.9, 4), w(0, 0.9, 6), w(1, 0.5, 8)];
+        let s = spans(&words, 0);
+        assert_eq!(s.len(), 3);
+        assert_eq!((s[0].start, s[0].end, s[0].words), (0, 3, 2));
+        assert!((s[0].confidence - 0.7).abs() < 1e-6);
+        assert_eq!(s[2].start, 8);
+    }
+
+    #[test]
+    fn overlapping_windows_prefer_central_tokens() {
+        let a = [1.0, 1.0, 1.0, 1.0];
+        let b = [2.0, 2.0, 2.0, 2.0];
+        let ws = [(Window { start: 0, end: 4 }, &a[..]), (Window { start: 2, end: 6 }, &b[..])];
+        let merged = merge_windows(6, 1, &ws);
+        assert_eq!(merged, vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
+    }
+}

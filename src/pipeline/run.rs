@@ -1,0 +1,348 @@
+//! The extraction pipeline's threads: the only code that knows about them.
+//!
+//! Takes: an iterator of [`DocumentItem`]s, a [`Model`], [`PipelineOptions`]
+//! and a [`Sink`]. Gives: [`PipelineStats`] after every document was
+//! written, skipped (the sink already holds it with the same content) or
+//! reported as failed.
+//! Threads: a *prepare* thread reads documents, asks the sink which are
+//! stored, splits, encodes (rayon) and builds padded batches for a chunk of
+//! documents; a *tagger* thread queues each chunk's batches as a pass for
+//! the model workers ([`super::passes`]: one worker thread per model worker
+//! for the whole run, each taking the next batch not yet taken; on CPU one
+//! single-threaded worker a core, so no operator ever waits for a preempted
+//! thread of its own), keeping the next chunk queued while it finishes the
+//! oldest, so the workers never wait at a chunk's end; for predicate-indexed
+//! models it reads the heads off the unmarked pass and queues one marked
+//! pass per head ahead of the rest (see [`super::predicates`]; a layered
+//! model's marked passes start from the hidden state its unmarked pass gave,
+//! kept for the chunk and copied into each marked batch only when a worker
+//! takes it); the calling thread decodes, assembles and writes to the sink.
+//! Bounded channels (2 chunks) between them give backpressure, so memory
+//! stays flat in corpus size while reading, inference and storage overlap.
+//! Invariants: a document reaches the sink whole (all its sentences tagged)
+//! or not at all; when the documents end (a caller stops reading, e.g. on
+//! SIGINT), chunks already read are still written; a panic on any thread
+//! becomes [`PipelineError::Panicked`] naming the stage, after the chunks
+//! before it were written.
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crossbeam_channel::{bounded, Receiver, Select, Sender};
+use rayon::prelude::*;
+
+use super::batch::BatchPolicy;
+use super::chunk::{plan_marked_passes, PendingDocument, PreparedChunk, TaggedChunk};
+use super::document::{content_hash, DocumentError, DocumentItem};
+use super::passes::{panic_message, Graph, HiddenStart, OutputShape, PassSpec, Ticket, Workers};
+use super::sink::{PipelineStats, Sink, StoredCheck};
+use super::split::{split_sentences, whole_text_sentence};
+use crate::choice::Choice;
+use crate::model::{Model, Scheme, TaggerError};
+
+/// How documents become sentences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SplitMode {
+    /// Split each document into sentences (UAX #29 and abbreviations).
+    #[default]
+    Sentences,
+    /// Each document is one sentence, exactly as given (trimmed).
+    WholeDocument,
+}
+
+/// The pipeline's stages, as errors name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading documents, asking the sink, splitting sentences.
+    Read,
+    /// Tokenizing a chunk's sentences and batching them.
+    Encode,
+    /// Running the model's passes.
+    Tag,
+    /// Decoding, assembling and writing a chunk.
+    Store,
+}
+
+crate::choice::choices!(Stage {
+    Read => "read", "reading, splitting";
+    Encode => "encode", "tokenizer, batching";
+    Tag => "tag", "model passes";
+    Store => "store", "decoding, assembling, writing";
+});
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name(), self.help())
+    }
+}
+
+/// How documents are grouped and batched.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    pub split: SplitMode,
+    pub batch: BatchPolicy,
+    /// A chunk (one sink write) closes at this many sentences...
+    pub chunk_sentences: usize,
+    /// ...or this many documents.
+    pub chunk_documents: usize,
+    /// For tests of the panic guards only: this stage panics on its first chunk.
+    pub inject_panic: Option<Stage>,
+}
+
+impl PipelineOptions {
+    /// The batching and commit sizes for the device that runs the model.
+    /// CPU: batches of 512 padded tokens / 32 sentences, cut where a model
+    /// call costs 8 padded tokens' worth (bench/RESULTS.md, steps 2 and 21),
+    /// and commits of 512 sentences, since a commit's transient memory (its
+    /// quads and the bulk loader's sort buffers) sets the peak and smaller
+    /// commits cost no time (step 23). GPU: full batches, and commits big
+    /// enough to fill them.
+    pub fn for_device(on_gpu: bool) -> Self {
+        let (batch, chunk_sentences) = if on_gpu {
+            (BatchPolicy { token_budget: 65536, max_sequences: 2048, batch_cost: 65536 }, 2048)
+        } else {
+            (BatchPolicy { token_budget: 512, max_sequences: 32, batch_cost: 8 }, 512)
+        };
+        Self { split: SplitMode::Sentences, batch, chunk_sentences, chunk_documents: 1024, inject_panic: None }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Tagger(#[from] TaggerError),
+    /// The sink failed (writing, or checking what it holds).
+    #[error(transparent)]
+    Sink(Box<dyn std::error::Error + Send + Sync>),
+    #[error("the {stage} stage panicked: {message} (a bug in kgx or a library it uses)")]
+    Panicked { stage: Stage, message: String },
+}
+
+impl PipelineError {
+    fn sink(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Sink(Box::new(e))
+    }
+}
+
+/// Runs `f`, turning a panic into [`PipelineError::Panicked`] for `stage`.
+fn guarded<T>(stage: Stage, f: impl FnOnce() -> Result<T, PipelineError>) -> Result<T, PipelineError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| Err(PipelineError::Panicked { stage, message: panic_message(panic.as_ref()) }))
+}
+
+fn inject(opts: &PipelineOptions, stage: Stage) {
+    if opts.inject_panic == Some(stage) {
+        panic!("injected by PipelineOptions::inject_panic ({})", stage.name());
+    }
+}
+
+/// Runs the pipeline over `documents` into `sink` (see the module docs).
+pub fn run<D, S>(documents: D, model: &Model, opts: &PipelineOptions, sink: &mut S) -> Result<PipelineStats, PipelineError>
+where
+    D: IntoIterator<Item = DocumentItem>,
+    D::IntoIter: Send,
+    S: Sink + ?Sized,
+{
+    let documents = documents.into_iter();
+    let (prepared_tx, prepared_rx) = bounded::<Result<PreparedChunk, PipelineError>>(2);
+    let (tagged_tx, tagged_rx) = bounded::<Result<TaggedChunk, PipelineError>>(2);
+    let stored_check = sink.stored_check().map_err(PipelineError::sink)?;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let sent = guarded(Stage::Read, || prepare(documents, model, opts, stored_check, &prepared_tx));
+            if let Err(e) = sent {
+                let _ = prepared_tx.send(Err(e));
+            }
+        });
+        scope.spawn(move || {
+            let tagged = guarded(Stage::Tag, || tag_chunks(model, opts, prepared_rx, &tagged_tx));
+            if let Err(e) = tagged {
+                let _ = tagged_tx.send(Err(e));
+            }
+        });
+        let result = guarded(Stage::Store, || store_chunks(&tagged_rx, model, opts, sink));
+        drop(tagged_rx);
+        result
+    })
+}
+
+/// The prepare thread: documents -> chunks of split, encoded, batched
+/// sentences. Stops early when nobody takes its chunks.
+fn prepare<S: std::error::Error + Send + Sync + 'static>(
+    documents: impl Iterator<Item = DocumentItem>,
+    model: &Model,
+    opts: &PipelineOptions,
+    stored_check: StoredCheck<S>,
+    tx: &Sender<Result<PreparedChunk, PipelineError>>,
+) -> Result<(), PipelineError> {
+    inject(opts, Stage::Read);
+    let mut pending: Vec<PendingDocument> = Vec::new();
+    let mut failures: Vec<DocumentError> = Vec::new();
+    let mut skipped = 0usize;
+    let mut sentences = 0usize;
+    let send =
+        |pending: &mut Vec<PendingDocument>, failures: &mut Vec<DocumentError>, skipped: &mut usize| -> Result<bool, PipelineError> {
+            let chunk = guarded(Stage::Encode, || {
+                Ok(encode_chunk(std::mem::take(pending), std::mem::take(failures), std::mem::take(skipped), model, opts))
+            })?;
+            Ok(tx.send(Ok(chunk)).is_ok())
+        };
+    for item in documents {
+        match item {
+            Err(e) => failures.push(e),
+            Ok(document) => {
+                let hash = content_hash(&document.text);
+                if stored_check(&document.id, &hash).map_err(PipelineError::sink)? {
+                    skipped += 1;
+                } else {
+                    let split = match opts.split {
+                        SplitMode::Sentences => split_sentences(&document.text),
+                        SplitMode::WholeDocument => whole_text_sentence(&document.text),
+                    };
+                    sentences += split.len();
+                    pending.push(PendingDocument { document, content_hash: hash, sentences: split });
+                }
+            }
+        }
+        if sentences >= opts.chunk_sentences || pending.len() + failures.len() + skipped >= opts.chunk_documents {
+            sentences = 0;
+            if !send(&mut pending, &mut failures, &mut skipped)? {
+                return Ok(());
+            }
+        }
+    }
+    if !pending.is_empty() || !failures.is_empty() || skipped > 0 {
+        send(&mut pending, &mut failures, &mut skipped)?;
+    }
+    Ok(())
+}
+
+/// Encode stage: tokenizes a chunk's sentences on rayon's threads, then
+/// cuts windows and builds the padded batches.
+fn encode_chunk(
+    documents: Vec<PendingDocument>,
+    failures: Vec<DocumentError>,
+    skipped: usize,
+    model: &Model,
+    opts: &PipelineOptions,
+) -> PreparedChunk {
+    inject(opts, Stage::Encode);
+    let tokenizer = model.tokenizer();
+    let tokenized: Vec<_> = PreparedChunk::sentence_texts(&documents).par_iter().map(|t| tokenizer.encode(t)).collect();
+    PreparedChunk::new(documents, failures, skipped, tokenized, model, opts.batch)
+}
+
+/// The tagger thread: runs every chunk's passes on the model workers, one
+/// chunk queued ahead of the one being finished so the workers never wait
+/// at a chunk's end; sends the tagged chunks on in order.
+fn tag_chunks(
+    model: &Model,
+    opts: &PipelineOptions,
+    rx: Receiver<Result<PreparedChunk, PipelineError>>,
+    tx: &Sender<Result<TaggedChunk, PipelineError>>,
+) -> Result<(), PipelineError> {
+    inject(opts, Stage::Tag);
+    std::thread::scope(|scope| {
+        let shape = OutputShape { offset: model.tokenizer().content_offset(), labels: model.labels() };
+        let workers = Workers::start(scope, model.workers(), shape);
+        let mut queued: VecDeque<(PreparedChunk, Ticket)> = VecDeque::new();
+        let mut input_open = true;
+        let mut input_error = None;
+        loop {
+            let take_input = input_open && queued.len() < 2;
+            let input_ready = match queued.front() {
+                None if take_input => true,
+                None => break,
+                Some(_) if !take_input => false,
+                Some((_, oldest)) => {
+                    let mut ready = Select::new();
+                    let input = ready.recv(&rx);
+                    ready.recv(oldest.finished());
+                    ready.ready() == input
+                }
+            };
+            if input_ready {
+                match rx.recv() {
+                    Ok(Ok(mut chunk)) => {
+                        let batches = std::mem::take(&mut chunk.batches);
+                        let content_lengths = chunk.content_lengths();
+                        let ticket = workers.publish(PassSpec { batches, content_lengths, graph: Graph::First, start: None }, false);
+                        queued.push_back((chunk, ticket));
+                    }
+                    // Chunks read before the error are still tagged and stored.
+                    Ok(Err(e)) => (input_open, input_error) = (false, Some(e)),
+                    Err(_) => input_open = false,
+                }
+                continue;
+            }
+            let Some((chunk, unmarked)) = queued.pop_front() else { break };
+            let result = finish_chunk(&workers, model, opts.batch, chunk, &unmarked);
+            let failed = result.is_err();
+            if tx.send(result).is_err() || failed {
+                return Ok(());
+            }
+        }
+        input_error.map_or(Ok(()), Err)
+    })
+}
+
+/// A chunk whose unmarked pass was queued, tagged: its probabilities and,
+/// for predicate-indexed models, its marked passes, run as an urgent pass
+/// (on the marked graph from the unmarked pass's hidden state when the
+/// model is layered, else on the model with the marker in the token types).
+fn finish_chunk(
+    workers: &Workers,
+    model: &Model,
+    policy: BatchPolicy,
+    chunk: PreparedChunk,
+    unmarked: &Ticket,
+) -> Result<TaggedChunk, PipelineError> {
+    let mut results = unmarked.wait()?;
+    if model.scheme() == Scheme::Single {
+        return Ok(TaggedChunk { chunk, probabilities: results.probabilities, passes: Vec::new() });
+    }
+    let (mut passes, batches) = plan_marked_passes(&chunk, &results.probabilities, model, policy);
+    let (graph, start) = if model.is_layered() {
+        let hidden = std::mem::take(&mut results.hidden);
+        let start = HiddenStart::new(unmarked.batches(), hidden, chunk.sequences.len(), passes.iter().map(|p| p.sequence).collect());
+        (Graph::Marked, Some(start))
+    } else {
+        (Graph::First, None)
+    };
+    let content_lengths = passes.iter().map(|p| p.window.len()).collect();
+    let marked = workers.publish(PassSpec { batches, content_lengths, graph, start }, true).wait()?;
+    for (pass, probabilities) in passes.iter_mut().zip(marked.probabilities) {
+        pass.probabilities = probabilities;
+    }
+    Ok(TaggedChunk { chunk, probabilities: results.probabilities, passes })
+}
+
+/// The calling thread: decodes and assembles each tagged chunk and writes
+/// it to the sink, in order.
+fn store_chunks<S: Sink + ?Sized>(
+    rx: &Receiver<Result<TaggedChunk, PipelineError>>,
+    model: &Model,
+    opts: &PipelineOptions,
+    sink: &mut S,
+) -> Result<PipelineStats, PipelineError> {
+    let mut stats = PipelineStats::default();
+    for item in rx {
+        let tagged = item?;
+        inject(opts, Stage::Store);
+        let extracted = tagged.extracted_documents(model);
+        let chunk = &tagged.chunk;
+        let written = sink.write(&extracted).map_err(PipelineError::sink)?;
+        if !chunk.failures.is_empty() {
+            sink.record_failures(&chunk.failures).map_err(PipelineError::sink)?;
+        }
+        stats.stored += written.documents;
+        stats.replaced += written.replaced;
+        stats.triples += written.triples;
+        stats.new_entities += written.new_entities;
+        stats.skipped += chunk.skipped;
+        stats.failed += chunk.failures.len();
+        stats.sentences += extracted.iter().map(|d| d.sentence_count).sum::<usize>();
+        stats.tokens += chunk.encoded.iter().map(|e| e.len()).sum::<usize>();
+        sink.progress(&stats);
+    }
+    Ok(stats)
+}
