@@ -3,7 +3,7 @@
 Usage: bench/ab.py OLD_KGX NEW_KGX [--rounds 7] [--corpus FILE ...] [--dry-run]
 For a change that must keep speed (a refactor), run the old binary and the
 new one in turn, A B A B ..., each into a fresh store on the same corpus
-(default: ../shared/data/wiki_sentences_v2.csv and samples/, about 4,600
+(default: ../shared/data/wiki_sentences_v2.csv and samples/, 4,643
 sentences), so both see the same load on a shared machine. Prints each
 round's seconds and ratio new/old, and the median ratio; also checks that
 the two stores hold the same data (N-Quads with run-made quads dropped,

@@ -76,7 +76,10 @@ impl SentenceEncoder {
         // kgx pads per batch and windows long inputs itself.
         tokenizer.with_padding(None);
         tokenizer.with_truncation(None).map_err(load_error)?;
-        let (prefix, suffix) = probe_special_tokens(&tokenizer).map_err(|problem| EncodeError::Unsupported { path: name, problem })?;
+        let (prefix, suffix) = probe_special_tokens(&tokenizer).map_err(load_error)?.ok_or_else(|| EncodeError::Unsupported {
+            path: name,
+            problem: "cannot find the content tokens inside the post-processed sequence".into(),
+        })?;
         let specials = prefix.len() + suffix.len();
         let window_len = max_tokens.saturating_sub(specials).max(4);
         Ok(Self { tokenizer, prefix, suffix, window_len })
@@ -147,16 +150,14 @@ pub fn windows(len: usize, window_len: usize) -> Vec<Window> {
 }
 
 /// Finds the special tokens the tokenizer's post-processor puts around a
-/// single sequence by encoding one word with and without them.
-fn probe_special_tokens(tokenizer: &Tokenizer) -> Result<(Vec<u32>, Vec<u32>), String> {
-    let plain = tokenizer.encode("a", false).map_err(|e| e.to_string())?;
-    let full = tokenizer.encode("a", true).map_err(|e| e.to_string())?;
+/// single sequence by encoding one word with and without them (None: the
+/// word's tokens are not inside the post-processed sequence).
+fn probe_special_tokens(tokenizer: &Tokenizer) -> Result<Option<(Vec<u32>, Vec<u32>)>, tokenizers::Error> {
+    let plain = tokenizer.encode("a", false)?;
+    let full = tokenizer.encode("a", true)?;
     let (p, f) = (plain.get_ids(), full.get_ids());
     let at = (0..=f.len().saturating_sub(p.len())).find(|&i| f[i..].starts_with(p));
-    match at {
-        Some(i) if !p.is_empty() => Ok((f[..i].to_vec(), f[i + p.len()..].to_vec())),
-        _ => Err("cannot find the content tokens inside the post-processed sequence".into()),
-    }
+    Ok(at.filter(|_| !p.is_empty()).map(|i| (f[..i].to_vec(), f[i + p.len()..].to_vec())))
 }
 
 #[cfg(test)]
