@@ -149,10 +149,13 @@ pub fn windows(len: usize, window_len: usize) -> Vec<Window> {
     }
 }
 
+/// The special token ids before and after a sequence's content.
+type SpecialTokens = (Vec<u32>, Vec<u32>);
+
 /// Finds the special tokens the tokenizer's post-processor puts around a
 /// single sequence by encoding one word with and without them (None: the
 /// word's tokens are not inside the post-processed sequence).
-fn probe_special_tokens(tokenizer: &Tokenizer) -> Result<Option<(Vec<u32>, Vec<u32>)>, tokenizers::Error> {
+fn probe_special_tokens(tokenizer: &Tokenizer) -> Result<Option<SpecialTokens>, tokenizers::Error> {
     let plain = tokenizer.encode("a", false)?;
     let full = tokenizer.encode("a", true)?;
     let (p, f) = (plain.get_ids(), full.get_ids());
