@@ -36,21 +36,21 @@ pub fn predict(model: &Model, sentences: &[String]) -> Result<Vec<[String; 5]>, 
         .rows
         .into_iter()
         .filter_map(|(document, mut row)| {
-            // Key each row by the sentence as written, not as the pipeline trimmed it.
-            row[0] = sentences.get(document)?.clone();
+            // Key each row by the sentence as written (its index is the document id), not as the pipeline trimmed it.
+            row[0] = sentences.get(document.parse::<usize>().ok()?)?.clone();
             Some(row)
         })
         .collect())
 }
 
-/// A [`Sink`] that keeps extractions in memory, as CaRB rows by document index.
+/// A [`Sink`] that keeps extractions in memory, as CaRB rows by document id.
 #[derive(Default)]
 struct CollectSink {
-    rows: Vec<(usize, [String; 5])>,
+    rows: Vec<(String, [String; 5])>,
 }
 
 impl Sink for CollectSink {
-    type Error = std::num::ParseIntError;
+    type Error = std::convert::Infallible;
 
     fn write(&mut self, chunk: &[ExtractedDocument]) -> Result<WriteStats, Self::Error> {
         let stats = WriteStats {
@@ -59,7 +59,6 @@ impl Sink for CollectSink {
             ..WriteStats::default()
         };
         for doc in chunk {
-            let index: usize = doc.document.id.parse()?;
             for s in &doc.sentences {
                 for t in &s.triples {
                     let row = [
@@ -69,7 +68,7 @@ impl Sink for CollectSink {
                         t.source.text.clone(),
                         t.target.text.clone(),
                     ];
-                    self.rows.push((index, row));
+                    self.rows.push((doc.document.id.clone(), row));
                 }
             }
         }
