@@ -10,7 +10,7 @@ SHARED_DATA ?= ../shared/data/oie2016
 MODEL_DIR = models/kgx-minilm-lora
 
 .PHONY: setup test system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
-	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint \
+	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint lexicon \
 	data-predicates train-multi model-multi train-layered model-layered carb-compare
 
 # Each stage of setup and test says how long it took (scripts/timed.sh).
@@ -58,6 +58,10 @@ venv: .venv/.kgx-installed
 ## data: OIE2016 train/dev -> export/data/*.jsonl (dev-only; output is tracked)
 data:
 	$(PYENV) $(PY) -m kgx_export.data.prepare --src $(SHARED_DATA)
+
+## lexicon: the verb lexicon relations are normalised with (LemmInflect -> models/lexicon/verbs.tsv, tracked) and its CaRB dev coverage
+lexicon: venv
+	$(PYENV) $(PY) -m kgx_export.data.lexicon
 
 ## data-predicates: predicate-indexed rows (several triples a sentence) -> export/data/*.predicate.jsonl (output is tracked)
 data-predicates: venv

@@ -5,7 +5,7 @@
 //! and by PageRank, the weakly connected components (number and sizes) of
 //! the entity graph (petgraph), and the runs from the run log.
 //! Invariants: read-only; the entity graph has one edge per distinct
-//! (source, target) pair.
+//! (source, target) pair of the asserted (not negated) extractions.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -57,7 +57,10 @@ pub fn compute(store: &Store, top: usize) -> Result<StoreStats, StatsError> {
             .into_iter()
             .map(|mut r| (std::mem::take(&mut r[0]), std::mem::take(&mut r[1])))
             .collect();
-    let edges = rows(store, "SELECT DISTINCT ?s ?t WHERE { ?x a kgx:Extraction ; rdf:subject ?s ; rdf:object ?t }")?;
+    let edges = rows(
+        store,
+        "SELECT DISTINCT ?s ?t WHERE { ?x a kgx:Extraction ; rdf:subject ?s ; rdf:object ?t FILTER NOT EXISTS { ?x kgx:negated true } }",
+    )?;
     let mut graph: DiGraph<String, ()> = DiGraph::new();
     let mut index: HashMap<String, NodeIndex> = HashMap::new();
     let mut node = |g: &mut DiGraph<String, ()>, iri: String| *index.entry(iri.clone()).or_insert_with(|| g.add_node(iri));

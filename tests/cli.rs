@@ -97,25 +97,26 @@ fn sample_corpus_gives_triples_with_provenance() {
 }
 
 /// Pins what the shipped model extracts from three sample sentences, every
-/// triple of each, in relation order (update together with the model).
+/// triple of each, in relation order (update together with the model): the
+/// surface spans, and the relation each names (its node's label).
 #[test]
 fn specific_sample_sentences_give_specific_triples() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     assert!(extract(&store, &["samples/wiki_films.csv"], &[]).status.success());
-    type Pinned = (&'static str, &'static str, &'static str, [usize; 6]);
+    type Pinned = (&'static str, &'static str, &'static str, &'static str, [usize; 6]);
     let expected: [(&str, &[Pinned]); 3] = [
-        ("samples/wiki_films.csv:256", &[("the latter film", "spawned", "a sequel: 28 weeks later", [0, 15, 16, 23, 24, 48])]),
+        ("samples/wiki_films.csv:256", &[("the latter film", "spawned", "spawn", "a sequel: 28 weeks later", [0, 15, 16, 23, 24, 48])]),
         // Two predicates, two triples: the predicate-indexed model's point. A
         // preposition opening the target joins the relation.
         (
             "samples/wiki_films.csv:1",
             &[
-                ("connie", "decides to", "leave on her own", [25, 31, 32, 42, 43, 59]),
-                ("connie", "leave on", "her own", [25, 31, 43, 51, 52, 59]),
+                ("connie", "decides to", "decide to", "leave on her own", [25, 31, 32, 42, 43, 59]),
+                ("connie", "leave on", "leave on", "her own", [25, 31, 43, 51, 52, 59]),
             ],
         ),
-        ("samples/wiki_films.csv:4", &[("the temple", "set on", "fire", [0, 10, 14, 20, 21, 25])]),
+        ("samples/wiki_films.csv:4", &[("the temple", "set on", "be set on", "fire", [0, 10, 14, 20, 21, 25])]),
     ];
     for (doc, triples) in expected {
         let rows = select(
@@ -131,8 +132,8 @@ fn specific_sample_sentences_give_specific_triples() {
             ),
         );
         assert_eq!(rows.len(), triples.len(), "{doc}: {rows:?}");
-        for (r, &(source, relation, target, offsets)) in rows.iter().zip(triples) {
-            assert_eq!((r[0].as_str(), r[1].as_str(), r[2].as_str()), (source, relation, target), "{doc}");
+        for (r, &(source, relation, label, target, offsets)) in rows.iter().zip(triples) {
+            assert_eq!((r[0].as_str(), r[1].as_str(), r[2].as_str()), (source, label, target), "{doc}");
             let got: Vec<usize> = r[3..9].iter().map(|v| v.parse().unwrap()).collect();
             assert_eq!(got, offsets, "{doc}");
             let sentence: Vec<char> = r[10].chars().collect();
@@ -349,11 +350,8 @@ fn exports_round_trip_and_open_in_graph_tools() {
     assert!(o.status.success(), "graph tools rejected an export: {}{}", stdout(&o), stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["nquads"].as_u64().unwrap() as usize, quads);
-    let edges = count(
-        &store,
-        "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?r ?t WHERE { ?x a kgx:Extraction ; \
-        rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t } }",
-    );
+    let edges = count(&store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?r ?t WHERE { ?r a kgx:Relation . ?s ?r ?t } }");
+    // GraphML's edges are the asserted triples (negated extractions are not).
     assert_eq!(report["graphml_edges"].as_u64().unwrap() as usize, edges);
 }
 
@@ -1042,4 +1040,39 @@ fn the_release_binary_is_at_most_60_mb() {
     }
     let size = std::fs::metadata(env!("CARGO_BIN_EXE_kgx")).unwrap().len();
     assert!(size <= 60 << 20, "target/release/kgx is {:.1} MB", size as f64 / (1 << 20) as f64);
+}
+
+/// Relations are normalised: "is distributed by" and "distributes" are one
+/// relation, the passive's triple asserted from its agent; a denied relation
+/// is recorded on its extraction and never asserted (issue 20, part 4).
+#[test]
+fn passive_and_active_name_one_relation_and_a_denied_one_is_not_asserted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, corpus) = (dir.path().join("store"), dir.path().join("docs.jsonl"));
+    write_jsonl(
+        &corpus,
+        &[
+            ("passive", "The film is distributed by Walt Disney Studios."),
+            ("active", "Walt Disney Studios distributes the film."),
+            ("denied", "The studio did not release the film."),
+        ],
+    );
+    assert!(extract(&store, &[corpus.to_str().unwrap()], &[]).status.success());
+    // (subject, relation, object) IRIs' last segments, inverted?, negated?, asserted?
+    let extraction = |id: &str| -> Vec<String> {
+        let rows = select(
+            &store,
+            &format!(
+                "SELECT DISTINCT ?su ?rel ?ob ?inverted ?negated (EXISTS {{ ?su ?rel ?ob }} AS ?asserted) WHERE {{
+                   ?d kgx:documentId \"{id}\" . ?sentence kgx:document ?d .
+                   ?x kgx:sentence ?sentence ; rdf:subject ?su ; rdf:predicate ?rel ; rdf:object ?ob .
+                   OPTIONAL {{ ?x kgx:inverted ?inverted }} OPTIONAL {{ ?x kgx:negated ?negated }} }}"
+            ),
+        );
+        assert_eq!(rows.len(), 1, "{id}: {rows:?}");
+        rows[0].iter().map(|v| v.rsplit('/').next().unwrap_or(v).to_string()).collect()
+    };
+    assert_eq!(extraction("passive"), ["walt_disney_studios", "distribute", "the_film", "true", "", "true"]);
+    assert_eq!(extraction("active"), ["walt_disney_studios", "distribute", "the_film", "", "", "true"]);
+    assert_eq!(extraction("denied"), ["the_studio", "release", "the_film", "", "true", "false"], "a denied relation is not asserted");
 }

@@ -3,6 +3,7 @@
 //! Takes: the store. Gives: a directed GraphML document whose nodes are the
 //! entities (`label`, `mentions`: extractions naming the entity) and whose
 //! edges are relation instances aggregated per (source, relation, target)
+//! of the asserted (not negated) extractions
 //! (`label`, `weight`: number of extractions as a double, `confidence`: the
 //! mean). Keys are declared per domain with scalar types; edge ids are
 //! unique; text is XML-escaped and characters XML 1.0 forbids are dropped.
@@ -29,6 +30,7 @@ pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, Export
     let edge_rows = select(
         "SELECT ?s ?t (MIN(?rl) AS ?label) (COUNT(DISTINCT ?x) AS ?n) (AVG(?c) AS ?conf) WHERE {
            ?x a kgx:Extraction ; rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t ; kgx:confidence ?c .
+           FILTER NOT EXISTS { ?x kgx:negated true }
            ?r rdfs:label ?rl } GROUP BY ?s ?r ?t",
     )?;
     let node_rows = select("SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e")?;

@@ -7,13 +7,15 @@
 //! text, char offsets and a confidence (mean of the three spans'
 //! confidences; times the head's for a marked pass).
 //! A preposition that opens the target right after the relation moves into
-//! the relation ("relocates to" + "Florida").
+//! the relation ("relocates to" + "Florida"); then the relation is
+//! normalised ([`super::relation`]).
 //! Invariants: a triple has all three roles, each with a non-empty
 //! normalised form (see [`crate::iri::normalise`]); offsets index the
 //! sentence in chars.
 
 use super::decode::LabelledSpan;
 use super::predicates::Head;
+use super::relation::{normalise_relation, RelationForm};
 use crate::model::Roles;
 
 /// A span of a sentence playing one role.
@@ -31,6 +33,25 @@ pub struct Triple {
     pub relation: Mention,
     pub target: Mention,
     pub confidence: f32,
+    /// The relation the relation mention names (lemma, voice, negation, modality).
+    pub form: RelationForm,
+}
+
+impl Triple {
+    /// The triple of three mentions of `chars`: a preposition opening the
+    /// target joins the relation, then the relation is normalised.
+    fn new(chars: &[char], source: Mention, relation: Mention, target: Mention, confidence: f32) -> Self {
+        let mut triple = Triple { source, relation, target, confidence, form: RelationForm::default() };
+        attach_preposition(chars, &mut triple);
+        let before: String = chars[..triple.relation.start.min(chars.len())].iter().collect();
+        triple.form = normalise_relation(&before, &triple.relation.text);
+        // A passive's roles are inverted only as they stand in the sentence
+        // (subject, then "was directed by", then the agent): a tagger that
+        // already tagged the agent SRC gave the active roles.
+        let (source, relation, target) = (&triple.source, &triple.relation, &triple.target);
+        triple.form.inverted &= source.end <= relation.start && relation.end <= target.start;
+        triple
+    }
 }
 
 /// Prepositions that move from the start of a target into the relation.
@@ -122,9 +143,7 @@ pub fn assemble(sentence: &str, spans: &[LabelledSpan], roles: Roles) -> Vec<Tri
     match (best(&chars, spans, roles.source), best(&chars, spans, roles.relation), best(&chars, spans, roles.target)) {
         (Some(source), Some(relation), Some(target)) => {
             let confidence = (source.confidence + relation.confidence + target.confidence) / 3.0;
-            let mut triple = Triple { source, relation, target, confidence };
-            attach_preposition(&chars, &mut triple);
-            vec![triple]
+            vec![Triple::new(&chars, source, relation, target, confidence)]
         }
         _ => Vec::new(),
     }
@@ -142,9 +161,7 @@ pub fn assemble_for_head(sentence: &str, spans: &[LabelledSpan], roles: Roles, h
     let relation = mention(&chars, holding.unwrap_or(&head_span))?;
     let (source, target) = (best(&chars, spans, roles.source)?, best(&chars, spans, roles.target)?);
     let confidence = head.confidence * (source.confidence + relation.confidence + target.confidence) / 3.0;
-    let mut triple = Triple { source, relation, target, confidence };
-    attach_preposition(&chars, &mut triple);
-    Some(triple)
+    Some(Triple::new(&chars, source, relation, target, confidence))
 }
 
 /// The triples of a sentence's predicates, in relation order; of triples
@@ -235,6 +252,17 @@ mod tests {
         let s = "He came in .";
         let t = assemble(s, &[span(1, 0, 2, 0.9), span(2, 3, 7, 0.9), span(3, 8, 12, 0.9)], ROLES);
         assert_eq!((t[0].relation.text.as_str(), t[0].target.text.as_str()), ("came", "in ."));
+    }
+
+    #[test]
+    fn a_passive_is_inverted_only_when_its_agent_is_the_surface_target() {
+        let s = "All tracks are written by Bear McCreary";
+        // Subject SRC, agent TGT: the asserted relation runs from the agent.
+        let t = assemble(s, &[span(1, 0, 10, 0.9), span(2, 15, 22, 0.9), span(3, 23, 39, 0.9)], ROLES);
+        assert_eq!((t[0].relation.text.as_str(), t[0].form.phrase(), t[0].form.inverted), ("written by", "write".to_string(), true));
+        // Agent tagged SRC already: the roles are the active ones.
+        let t = assemble(s, &[span(3, 0, 10, 0.9), span(2, 15, 25, 0.9), span(1, 26, 39, 0.9)], ROLES);
+        assert_eq!((t[0].form.phrase(), t[0].form.inverted), ("write".to_string(), false));
     }
 
     #[test]

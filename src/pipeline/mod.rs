@@ -11,8 +11,9 @@
 //! the encode stage (the model's tokenizer, on worker threads), [`batch`]
 //! (padded batches within a token budget), tagging (the model's workers,
 //! [`passes`]), [`decode`] (logits -> labelled spans), [`predicates`]
-//! (predicate-indexed models' heads and windows) and [`assemble`] (spans ->
-//! triples). [`chunk`] carries a chunk of documents through them; `run`
+//! (predicate-indexed models' heads and windows), [`assemble`] (spans ->
+//! triples) and [`relation`] (a relation's lemma, voice, negation and
+//! modality). [`chunk`] carries a chunk of documents through them; `run`
 //! holds the threads, the only ones in kgx.
 
 pub mod assemble;
@@ -23,6 +24,7 @@ pub mod document;
 pub mod passes;
 pub mod predicates;
 pub mod read;
+pub mod relation;
 mod run;
 pub mod sink;
 pub mod split;

@@ -205,8 +205,9 @@ fn document_quads(
         add(sent, kgx::END, typed(s.end, xsd::INTEGER).as_ref().into());
         for (k, triple) in es.triples.iter().enumerate() {
             let mint = |kind: &str, text: &str| crate::iri::mint(&iris.base, kind, text).and_then(|i| NamedNode::new(i).ok());
+            let relation = if triple.form.words.is_empty() { triple.relation.text.clone() } else { triple.form.phrase() };
             let (Some(src), Some(rel), Some(tgt)) =
-                (mint("entity", &triple.source.text), mint("relation", &triple.relation.text), mint("entity", &triple.target.text))
+                (mint("entity", &triple.source.text), mint("relation", &relation), mint("entity", &triple.target.text))
             else {
                 continue;
             };
@@ -219,15 +220,29 @@ fn document_quads(
             add(tgt, rdf::TYPE, kgx::ENTITY.into());
             add(tgt, rdfs::LABEL, Literal::new_simple_literal(&triple.target.text).as_ref().into());
             add(rel, rdf::TYPE, kgx::RELATION.into());
-            add(rel, rdfs::LABEL, Literal::new_simple_literal(&triple.relation.text).as_ref().into());
-            add(src, rel, tgt.into());
+            add(rel, rdfs::LABEL, Literal::new_simple_literal(crate::iri::normalise(&relation)).as_ref().into());
+            // A passive with its agent runs from the surface target; a denied relation is never asserted.
+            let (subject, object) = if triple.form.inverted { (tgt, src) } else { (src, tgt) };
+            if !triple.form.negated {
+                add(subject, rel, object.into());
+            }
             let x = node(iris.extraction(sent.as_str(), k));
             let x = x.as_ref();
             add(x, rdf::TYPE, kgx::EXTRACTION.into());
             add(x, rdf::TYPE, rdf::STATEMENT.into());
-            add(x, rdf::SUBJECT, src.into());
+            add(x, rdf::SUBJECT, subject.into());
             add(x, rdf::PREDICATE, rel.into());
-            add(x, rdf::OBJECT, tgt.into());
+            add(x, rdf::OBJECT, object.into());
+            let yes = Literal::from(true);
+            if triple.form.negated {
+                add(x, kgx::NEGATED, yes.as_ref().into());
+            }
+            if triple.form.inverted {
+                add(x, kgx::INVERTED, yes.as_ref().into());
+            }
+            if let Some(modal) = triple.form.modality {
+                add(x, kgx::MODALITY, Literal::new_simple_literal(modal).as_ref().into());
+            }
             add(x, kgx::SENTENCE, sent.into());
             add(x, kgx::CONFIDENCE, typed(format!("{:.6}", triple.confidence), xsd::DOUBLE).as_ref().into());
             for ((start, end), m) in kgx::SPAN_OFFSETS.iter().zip([&triple.source, &triple.relation, &triple.target]) {

@@ -74,6 +74,12 @@ pub mod kgx {
     pub const END: NamedNodeRef<'_> = kgx_term!("end");
     pub const SENTENCE: NamedNodeRef<'_> = kgx_term!("sentence");
     pub const CONFIDENCE: NamedNodeRef<'_> = kgx_term!("confidence");
+    /// An extraction whose relation is denied ("did not help"): not asserted.
+    pub const NEGATED: NamedNodeRef<'_> = kgx_term!("negated");
+    /// An extraction whose relation runs from the surface target (a passive with its agent).
+    pub const INVERTED: NamedNodeRef<'_> = kgx_term!("inverted");
+    /// The modal verb of an extraction's relation ("would", "can").
+    pub const MODALITY: NamedNodeRef<'_> = kgx_term!("modality");
     pub const DEVICE: NamedNodeRef<'_> = kgx_term!("device");
     pub const PROVIDER: NamedNodeRef<'_> = kgx_term!("provider");
     pub const PRECISION: NamedNodeRef<'_> = kgx_term!("precision");
