@@ -15,7 +15,7 @@
 
 use super::decode::LabelledSpan;
 use super::predicates::Head;
-use super::relation::{normalise_relation, RelationForm};
+use super::relation::{normalise_relation, text_before, RelationForm};
 use crate::model::Roles;
 
 /// A span of a sentence playing one role.
@@ -43,8 +43,7 @@ impl Triple {
     fn new(chars: &[char], source: Mention, relation: Mention, target: Mention, confidence: f32) -> Self {
         let mut triple = Triple { source, relation, target, confidence, form: RelationForm::default() };
         attach_preposition(chars, &mut triple);
-        let before: String = chars[..triple.relation.start.min(chars.len())].iter().collect();
-        triple.form = normalise_relation(&before, &triple.relation.text);
+        triple.form = normalise_relation(&text_before(chars, triple.relation.start), &triple.relation.text);
         // A passive's roles are inverted only as they stand in the sentence
         // (subject, then "was directed by", then the agent): a tagger that
         // already tagged the agent SRC gave the active roles.

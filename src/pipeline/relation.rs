@@ -158,6 +158,23 @@ fn words(text: &str) -> Vec<String> {
     out
 }
 
+/// How far before a relation its auxiliaries may start ("would not have
+/// been", adverbs among them), in chars.
+const BEFORE_CHARS: usize = 80;
+
+/// The text before char `end` of a sentence that [`normalise_relation`]
+/// reads: at most [`BEFORE_CHARS`] chars, from a word's start, so that a
+/// long sentence is not copied for every triple.
+pub fn text_before(chars: &[char], end: usize) -> String {
+    let end = end.min(chars.len());
+    let mut start = end.saturating_sub(BEFORE_CHARS);
+    if start > 0 {
+        // Past the word the cut may have split.
+        start = (start..end).find(|&i| chars[i].is_whitespace()).unwrap_or(end);
+    }
+    chars[start..end].iter().collect()
+}
+
 /// Normalises a relation's surface text, given the sentence before it
 /// (see the module docs).
 pub fn normalise_relation(before: &str, text: &str) -> RelationForm {
@@ -273,6 +290,17 @@ mod tests {
         // Only the words right before the relation: not another verb's negation.
         assert!(!normalise_relation("The studio, which did not exist,", "released").negated);
         assert_eq!(normalise_relation("It has not yet", "been released").phrase(), "be released");
+    }
+
+    #[test]
+    fn only_the_end_of_a_long_sentence_before_the_relation_is_read() {
+        let sentence: Vec<char> = format!("{} the studio did not", "word ".repeat(10_000)).chars().collect();
+        let before = text_before(&sentence, sentence.len());
+        assert!(before.chars().count() <= BEFORE_CHARS && before.ends_with("the studio did not"), "{before:?}");
+        assert!(normalise_relation(&before, "release").negated);
+        // A cut inside a word drops the piece ("cannot" must not read as "not").
+        let cut: Vec<char> = format!("{}cannot", "x".repeat(BEFORE_CHARS)).chars().collect();
+        assert_eq!(text_before(&cut, cut.len()), "");
     }
 
     #[test]

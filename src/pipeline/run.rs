@@ -148,21 +148,20 @@ where
     let stored_check = sink.stored_check().map_err(PipelineError::sink)?;
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let sent = guarded(Stage::Read, || prepare(documents, model, opts, stored_check, &prepared_tx));
-            if let Err(e) = sent {
-                let _ = prepared_tx.send(Err(e));
-            }
+            pass_on_error(&prepared_tx, guarded(Stage::Read, || prepare(documents, model, opts, stored_check, &prepared_tx)))
         });
-        scope.spawn(move || {
-            let tagged = guarded(Stage::Tag, || tag_chunks(model, opts, prepared_rx, &tagged_tx));
-            if let Err(e) = tagged {
-                let _ = tagged_tx.send(Err(e));
-            }
-        });
+        scope.spawn(move || pass_on_error(&tagged_tx, guarded(Stage::Tag, || tag_chunks(model, opts, prepared_rx, &tagged_tx))));
         let result = guarded(Stage::Store, || store_chunks(&tagged_rx, model, opts, sink));
         drop(tagged_rx);
         result
     })
+}
+
+/// A thread's error goes to the next stage, after what it sent before.
+fn pass_on_error<T>(tx: &Sender<Result<T, PipelineError>>, result: Result<(), PipelineError>) {
+    if let Err(e) = result {
+        let _ = tx.send(Err(e));
+    }
 }
 
 /// The prepare thread: documents -> chunks of split, encoded, batched

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use oxigraph::model::{GraphNameRef, Literal, NamedNode, NamedNodeRef, Quad, QuadRef, TermRef};
+use oxigraph::model::{GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef, Quad, QuadRef, TermRef};
 use oxigraph::store::Store;
 
 use super::vocab::{kgx, prov, rdf, rdfs, xsd, Iris};
@@ -233,12 +233,11 @@ fn document_quads(
             add(x, rdf::SUBJECT, subject.into());
             add(x, rdf::PREDICATE, rel.into());
             add(x, rdf::OBJECT, object.into());
-            let yes = Literal::from(true);
             if triple.form.negated {
-                add(x, kgx::NEGATED, yes.as_ref().into());
+                add(x, kgx::NEGATED, LiteralRef::new_typed_literal("true", xsd::BOOLEAN).into());
             }
             if triple.form.inverted {
-                add(x, kgx::INVERTED, yes.as_ref().into());
+                add(x, kgx::INVERTED, LiteralRef::new_typed_literal("true", xsd::BOOLEAN).into());
             }
             if let Some(modal) = triple.form.modality {
                 add(x, kgx::MODALITY, Literal::new_simple_literal(modal).as_ref().into());
