@@ -11,7 +11,7 @@ MODEL_DIR = models/kgx-minilm-lora
 
 .PHONY: setup test system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
 	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint lexicon \
-	data-predicates train-multi model-multi train-layered model-layered carb-compare
+	data-predicates train-multi model-multi train-layered model-layered carb-compare train-coref model-coref gap-eval
 
 # Each stage of setup and test says how long it took (scripts/timed.sh).
 STAGE = @scripts/timed.sh
@@ -107,8 +107,21 @@ model-prefix: venv
 model-prompt: venv
 	$(PYENV) $(PY) -m kgx_export.onnx_export --model-dir models/kgx-minilm-prompt
 
-## models: the LoRA (one-triple and the two predicate-indexed), prefix- and prompt-tuning models
-models: model model-multi model-layered model-prefix model-prompt
+## train-coref: LoRA fine-tune of the coreference scorer on GAP development (../shared/data/gap; development only) -> models/kgx-coref-minilm/adapter
+train-coref: venv
+	$(PYENV) $(PY) -m kgx_export.coref.train
+
+## model-coref: merge the coreference adapter, export its ONNX graph (query/key vectors), parity on GAP validation
+model-coref: venv
+	$(PYENV) $(PY) -m kgx_export.coref.onnx_export
+
+## gap-eval: kgx's coreference on GAP validation (F1 overall / masculine / feminine, bias F/M)
+gap-eval:
+	@mkdir -p bench/out
+	$(KGX) eval --gold export/data/gap/gap-validation.tsv --format gap --write-predictions bench/out/gap-validation.predictions.tsv
+
+## models: the LoRA (one-triple and the two predicate-indexed), prefix- and prompt-tuning models, and the coreference model
+models: model model-multi model-layered model-prefix model-prompt model-coref
 
 ## compare: kgx CPU throughput of the three models (5,000 sentences each) -> models/README.md table
 COMPARE_ARGS ?= --train-seconds lora=150.0
@@ -125,8 +138,8 @@ build:
 
 ## sample: extract the shipped sample corpus into ./kgx-store (a second run adds nothing)
 sample:
-	$(KGX) extract samples/wiki_films.csv samples/oie2016_dev_excerpt.txt
-	$(KGX) query queries/relations.rq --format table
+	$(KGX) extract samples/wiki_films.csv samples/oie2016_dev_excerpt.txt samples/wiki_people.jsonl
+	$(KGX) query queries/top_entities.rq --format table
 
 ## cargo-test: unit tests and tests/cli.rs (runs the real kgx on samples/ with the real model)
 cargo-test:

@@ -77,7 +77,7 @@ fn code_of(cause: &(dyn Error + 'static)) -> Option<i32> {
         };
     }
     match cause.downcast_ref::<PipelineError>()? {
-        PipelineError::Tagger(_) => Some(exit::MODEL),
+        PipelineError::Tagger(_) | PipelineError::Resolve(_) => Some(exit::MODEL),
         PipelineError::Sink(inner) => code_of(inner.as_ref()).or(Some(exit::ERROR)),
         PipelineError::Panicked { .. } => Some(exit::INTERNAL),
     }

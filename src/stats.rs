@@ -1,11 +1,13 @@
 //! What a store holds (`kgx stats`).
 //!
 //! Takes: an opened store and its run log. Gives: counts (documents,
-//! sentences, extractions, entities, relations), the top entities by degree
-//! and by PageRank, the weakly connected components (number and sizes) of
-//! the entity graph (petgraph), and the runs from the run log.
-//! Invariants: read-only; the entity graph has one edge per distinct
-//! (source, target) pair of the asserted (not negated) extractions.
+//! sentences, extractions, entities, document-local descriptions,
+//! relations), the top entities by degree and by PageRank, the weakly
+//! connected components (number and sizes) of the graph (petgraph), and the
+//! runs from the run log.
+//! Invariants: read-only; the graph has one edge per distinct (source,
+//! target) pair of the asserted (not negated) extractions, its nodes are
+//! entities and descriptions; the top lists rank entities only.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,6 +30,8 @@ pub struct StoreStats {
     pub sentences: u64,
     pub extractions: u64,
     pub entities: u64,
+    /// Document-local descriptions ("the film" in one document).
+    pub descriptions: u64,
     pub relations: u64,
     pub top_degree: Vec<(String, usize)>,
     pub top_pagerank: Vec<(String, f64)>,
@@ -49,6 +53,7 @@ pub fn compute(store: &Store, top: usize) -> Result<StoreStats, StatsError> {
         sentences: number(store, "SELECT (SUM(?c) AS ?n) WHERE { ?d a kgx:Document ; kgx:sentenceCount ?c }")?,
         extractions: number(store, "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a kgx:Extraction }")?,
         entities: number(store, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a kgx:Entity }")?,
+        descriptions: number(store, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a kgx:Description }")?,
         relations: number(store, "SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r a kgx:Relation }")?,
         ..StoreStats::default()
     };
@@ -69,12 +74,13 @@ pub fn compute(store: &Store, top: usize) -> Result<StoreStats, StatsError> {
         graph.add_edge(a, b, ());
     }
     let label = |i: NodeIndex| labels.get(&graph[i]).cloned().unwrap_or_else(|| graph[i].clone());
-    let mut degree: Vec<(NodeIndex, usize)> = graph.node_indices().map(|n| (n, graph.neighbors_undirected(n).count())).collect();
+    let entities: Vec<NodeIndex> = graph.node_indices().filter(|n| labels.contains_key(&graph[*n])).collect();
+    let mut degree: Vec<(NodeIndex, usize)> = entities.iter().map(|&n| (n, graph.neighbors_undirected(n).count())).collect();
     degree.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| label(a.0).cmp(&label(b.0))));
     s.top_degree = degree.iter().take(top).map(|(n, d)| (label(*n), *d)).collect();
     if graph.node_count() > 0 {
         let ranks = petgraph::algo::page_rank(&graph, 0.85_f64, 50);
-        let mut ranked: Vec<(NodeIndex, f64)> = graph.node_indices().map(|n| (n, ranks[n.index()])).collect();
+        let mut ranked: Vec<(NodeIndex, f64)> = entities.iter().map(|&n| (n, ranks[n.index()])).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| label(a.0).cmp(&label(b.0))));
         s.top_pagerank = ranked.iter().take(top).map(|(n, r)| (label(*n), *r)).collect();
     }
@@ -98,6 +104,7 @@ pub fn print(stats: &StoreStats, runs: &[RunRow], out: &mut dyn Write) -> std::i
     writeln!(out, "sentences    {}", stats.sentences)?;
     writeln!(out, "extractions  {}", stats.extractions)?;
     writeln!(out, "entities     {}", stats.entities)?;
+    writeln!(out, "descriptions {} (document-local)", stats.descriptions)?;
     writeln!(out, "relations    {}", stats.relations)?;
     let largest: Vec<String> = stats.components.iter().take(5).map(|c| c.to_string()).collect();
     writeln!(out, "components   {} weakly connected (largest: {})", stats.components.len(), largest.join(", "))?;

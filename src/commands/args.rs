@@ -82,6 +82,18 @@ pub struct ModelArgs {
     /// precise). Default: the model's `head_threshold`, else the most probable label.
     #[arg(long, value_parser = probability)]
     pub head_threshold: Option<f32>,
+    /// Coreference model directory (default: the shipped one).
+    #[arg(long, env = "KGX_COREF_MODEL")]
+    pub coref_model: Option<PathBuf>,
+    /// Do not load the coreference model: no pronoun is linked to a name,
+    /// so extractions with a pronoun argument assert no triple.
+    #[arg(long, conflicts_with = "coref_model")]
+    pub no_coref: bool,
+    /// How far a name's score must beat "no antecedent" for a pronoun to
+    /// link to it (higher: fewer, surer links). Default: the coreference
+    /// model's `none_margin`, tuned on GAP validation.
+    #[arg(long, allow_negative_numbers = true)]
+    pub coref_none_margin: Option<f32>,
 }
 
 impl ModelArgs {
@@ -97,6 +109,9 @@ impl ModelArgs {
             ort_library: self.ort_lib.clone(),
             head_threshold: self.head_threshold,
             spinning: std::env::var_os("KGX_ORT_SPIN").is_some_and(|v| v == "1"),
+            coref: !self.no_coref,
+            coref_dir: self.coref_model.clone(),
+            coref_none_margin: self.coref_none_margin,
         }
     }
 }
@@ -114,6 +129,10 @@ impl ModelArgs {
                 eprintln!("kgx: --head-threshold has no effect: model {} tags one triple a sentence", model.name());
             }
             eprintln!("kgx: model {} ({}) on {}", model.name(), model.precision(), model.provider());
+            match model.coref() {
+                Some(coref) => eprintln!("kgx: coreference model {}", coref.name()),
+                None => eprintln!("kgx: no coreference model (--no-coref): pronouns stay unresolved"),
+            }
         }
         Ok(model)
     }

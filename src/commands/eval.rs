@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use std::io::Write;
+
 use kgx::eval::carb::{score, CarbScore};
+use kgx::eval::gap::{self, GapScore};
 use kgx::eval::{predict, predictions_from_rows, print_report, read_extractions, read_gold, store_rows, write_carb_rows, GoldFormat};
 use kgx::query::ReadStore;
 
@@ -30,9 +33,40 @@ pub struct EvalArgs {
     /// Write the predictions (CaRB TSV) here as well.
     #[arg(long)]
     pub write_extractions: Option<PathBuf>,
+    /// `--format gap`: write kgx's decisions here (`ID \t A-coref \t B-coref`, as GAP's scorer reads them).
+    #[arg(long)]
+    pub write_predictions: Option<PathBuf>,
 }
 
-pub fn eval(args: &EvalArgs) -> anyhow::Result<CarbScore> {
+/// Scores Open IE extractions (CaRB, OIE2016) or coreference (GAP).
+pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
+    if args.format == GoldFormat::Gap {
+        return eval_gap(args).map(drop);
+    }
+    eval_open_ie(args).map(drop)
+}
+
+/// GAP: the pipeline on each Text, the pronoun's entity against A and B.
+fn eval_gap(args: &EvalArgs) -> anyhow::Result<GapScore> {
+    if args.extractions.is_some() || args.store.is_some() || args.write_extractions.is_some() {
+        anyhow::bail!("--format gap runs the model on the GAP texts: --extractions, --store and --write-extractions do not apply");
+    }
+    let rows = gap::read_gap(&args.gold)?;
+    let decisions = gap::predict(&args.model.load(false)?, &rows)?;
+    if let Some(path) = &args.write_predictions {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?);
+        gap::write_predictions(&rows, &decisions, &mut f)?;
+        f.flush()?;
+    }
+    let s = gap::score(&rows, &decisions);
+    gap::print_report(&args.gold.display().to_string(), &s, &mut std::io::stdout().lock())?;
+    Ok(s)
+}
+
+fn eval_open_ie(args: &EvalArgs) -> anyhow::Result<CarbScore> {
+    if args.write_predictions.is_some() {
+        anyhow::bail!("--write-predictions is for --format gap; Open IE extractions go to --write-extractions");
+    }
     let gold = read_gold(&args.gold, args.format)?;
     let (predictions, rows) = if let Some(path) = &args.extractions {
         (read_extractions(path)?, Vec::new())

@@ -15,11 +15,14 @@ use super::carb::{OieTuple, Prediction};
 pub enum GoldFormat {
     Carb,
     Oie2016,
+    /// GAP coreference (scored by [`super::gap`], not as Open IE tuples).
+    Gap,
 }
 
 crate::choice::choices!(GoldFormat {
     Carb => "carb", "`SENTENCE \\t RELATION \\t ARG1 \\t ARG2 ...`";
     Oie2016 => "oie2016", "`SENTENCE \\t PREDICATE-HEAD \\t FULL-PREDICATE \\t ARG1 \\t ARG2 ...`";
+    Gap => "gap", "GAP coreference TSV (ID, Text, Pronoun, Pronoun-offset, A, A-offset, A-coref, B, B-offset, B-coref, URL)";
 });
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,10 @@ pub fn read_gold(path: &Path, format: GoldFormat) -> Result<Gold, EvalError> {
         let (relation, first_arg) = match (format, cols.len()) {
             (GoldFormat::Carb, n) if n >= 3 => (&cols[1], 2),
             (GoldFormat::Oie2016, n) if n >= 4 => (&cols[2], 3),
+            (GoldFormat::Gap, _) => {
+                let problem = "a GAP file holds coreference examples, not Open IE tuples (see eval::gap)".to_string();
+                return Err(EvalError::Format { path: path.to_path_buf(), line, problem });
+            }
             _ => {
                 return Err(EvalError::Format {
                     path: path.to_path_buf(),

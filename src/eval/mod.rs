@@ -11,6 +11,7 @@
 
 pub mod carb;
 pub mod files;
+pub mod gap;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -1,7 +1,8 @@
 //! GraphML of the entity graph, for Gephi, Cytoscape, yEd, networkx, igraph.
 //!
 //! Takes: the store. Gives: a directed GraphML document whose nodes are the
-//! entities (`label`, `mentions`: extractions naming the entity) and whose
+//! entities and the document-local descriptions (`label`, `mentions`:
+//! extractions naming the node, `kind`: entity or description) and whose
 //! edges are relation instances aggregated per (source, relation, target)
 //! of the asserted (not negated) extractions
 //! (`label`, `weight`: number of extractions as a double, `confidence`: the
@@ -33,9 +34,13 @@ pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, Export
            FILTER NOT EXISTS { ?x kgx:negated true }
            ?r rdfs:label ?rl } GROUP BY ?s ?r ?t",
     )?;
-    let node_rows = select("SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e")?;
-    let mut nodes: BTreeMap<String, (String, u64)> =
-        node_rows.into_iter().map(|mut r| (std::mem::take(&mut r[0]), (std::mem::take(&mut r[1]), 0))).collect();
+    let node_rows = select(
+        "SELECT ?e (MIN(?l) AS ?label) (SAMPLE(?k) AS ?kind) WHERE {
+           { ?e a kgx:Entity . BIND(\"entity\" AS ?k) } UNION { ?e a kgx:Description . BIND(\"description\" AS ?k) }
+           ?e rdfs:label ?l } GROUP BY ?e",
+    )?;
+    let mut nodes: BTreeMap<String, (String, u64, String)> =
+        node_rows.into_iter().map(|mut r| (std::mem::take(&mut r[0]), (std::mem::take(&mut r[1]), 0, std::mem::take(&mut r[2])))).collect();
     let mut edges: Vec<Edge> = edge_rows
         .iter()
         .map(|r| Edge {
@@ -49,7 +54,7 @@ pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, Export
     edges.sort_by(|a, b| (&a.source, &a.target, &a.relation_label).cmp(&(&b.source, &b.target, &b.relation_label)));
     for e in &edges {
         for end in [&e.source, &e.target] {
-            nodes.entry(end.clone()).or_insert_with(|| (end.clone(), 0)).1 += e.count;
+            nodes.entry(end.clone()).or_insert_with(|| (end.clone(), 0, "entity".into())).1 += e.count;
         }
     }
     let ids: BTreeMap<&str, usize> = nodes.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
@@ -66,11 +71,13 @@ pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, Export
     writeln!(out, "  <key id=\"d3\" for=\"edge\" attr.name=\"label\" attr.type=\"string\"/>")?;
     writeln!(out, "  <key id=\"d4\" for=\"edge\" attr.name=\"weight\" attr.type=\"double\"/>")?;
     writeln!(out, "  <key id=\"d5\" for=\"edge\" attr.name=\"confidence\" attr.type=\"double\"/>")?;
+    writeln!(out, "  <key id=\"d6\" for=\"node\" attr.name=\"kind\" attr.type=\"string\"/>")?;
     writeln!(out, "  <graph id=\"kgx\" edgedefault=\"directed\">")?;
-    for (i, (iri, (label, mentions))) in nodes.iter().enumerate() {
+    for (i, (iri, (label, mentions, kind))) in nodes.iter().enumerate() {
         writeln!(
             out,
-            "    <node id=\"n{i}\"><data key=\"d0\">{}</data><data key=\"d1\">{mentions}</data><data key=\"d2\">{}</data></node>",
+            "    <node id=\"n{i}\"><data key=\"d0\">{}</data><data key=\"d1\">{mentions}</data><data key=\"d2\">{}</data><data \
+                key=\"d6\">{kind}</data></node>",
             xml_escape(label),
             xml_escape(iri)
         )?;

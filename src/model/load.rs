@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 
+use super::coref::OnnxCoref;
 use super::labels::Roles;
 use super::manifest::{resolve_model_dir, ModelError, ModelManifest, Precision, Scheme};
 use super::onnx::OnnxTagger;
@@ -36,6 +37,12 @@ pub struct ModelOptions {
     pub head_threshold: Option<f32>,
     /// Let idle intra-op threads spin (see [`SessionOptions::spinning`]).
     pub spinning: bool,
+    /// Load the coreference model (pronouns linked to names).
+    pub coref: bool,
+    /// Coreference model directory (None: the shipped one).
+    pub coref_dir: Option<PathBuf>,
+    /// How far an antecedent must beat "none" to link (None: the coreference model's own).
+    pub coref_none_margin: Option<f32>,
 }
 
 impl Default for ModelOptions {
@@ -49,6 +56,9 @@ impl Default for ModelOptions {
             ort_library: None,
             head_threshold: None,
             spinning: false,
+            coref: true,
+            coref_dir: None,
+            coref_none_margin: None,
         }
     }
 }
@@ -83,6 +93,7 @@ pub struct Model {
     head_threshold: Option<f32>,
     on_gpu: bool,
     cuda_fallback: Option<String>,
+    coref: Option<OnnxCoref>,
 }
 
 impl Model {
@@ -146,7 +157,19 @@ impl Model {
         let provider = first.provider().to_string();
         let on_gpu = provider == "CUDAExecutionProvider";
         let head_threshold = opts.head_threshold.or(manifest.head_threshold);
-        Ok(Self { manifest, tokenizer, graphs, workers, provider, precision, head_threshold, on_gpu, cuda_fallback })
+        // The coreference model runs on the store thread, one window at a time.
+        let coref = if opts.coref {
+            let session = SessionOptions {
+                device: if on_gpu { Device::Cuda } else { Device::Cpu },
+                intra_threads: 1,
+                library: opts.ort_library.clone(),
+                ..SessionOptions::default()
+            };
+            Some(OnnxCoref::load(opts.coref_dir.as_deref(), &session, opts.coref_none_margin)?)
+        } else {
+            None
+        };
+        Ok(Self { manifest, tokenizer, graphs, workers, provider, precision, head_threshold, on_gpu, cuda_fallback, coref })
     }
 
     pub fn manifest(&self) -> &ModelManifest {
@@ -192,6 +215,11 @@ impl Model {
     /// Precision key of the ONNX file that runs (`fp32`, `int8`, ...).
     pub fn precision(&self) -> &str {
         &self.precision
+    }
+
+    /// The coreference model, unless it was not loaded (`--no-coref`).
+    pub fn coref(&self) -> Option<&OnnxCoref> {
+        self.coref.as_ref()
     }
 
     pub fn on_gpu(&self) -> bool {

@@ -19,15 +19,21 @@ pub const DEFAULT_MODEL: &str = "models/kgx-minilm-layered";
 /// The model directory: `explicit`, else the shipped one near the
 /// executable (target/release/kgx -> repository) or the working directory.
 pub fn resolve_model_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(p) = explicit {
-        return p.to_path_buf();
+    match explicit {
+        Some(p) => p.to_path_buf(),
+        None => shipped_model_dir(DEFAULT_MODEL),
     }
+}
+
+/// A shipped model directory (`relative` to the repository) near the
+/// executable or the working directory, the first that holds a `model.json`.
+pub fn shipped_model_dir(relative: &str) -> PathBuf {
     let mut candidates = Vec::new();
     if let Ok(exe) = std::env::current_exe() {
-        candidates.extend(exe.ancestors().skip(1).take(4).map(|a| a.join(DEFAULT_MODEL)));
+        candidates.extend(exe.ancestors().skip(1).take(4).map(|a| a.join(relative)));
     }
-    candidates.push(PathBuf::from(DEFAULT_MODEL));
-    candidates.into_iter().find(|c| c.join("model.json").is_file()).unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))
+    candidates.push(PathBuf::from(relative));
+    candidates.into_iter().find(|c| c.join("model.json").is_file()).unwrap_or_else(|| PathBuf::from(relative))
 }
 
 /// Errors while locating or reading a model directory.

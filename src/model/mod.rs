@@ -9,6 +9,7 @@
 //! - [`labels`]: which label is SRC, REL, TGT and O;
 //! - `load`: [`Model`] and [`ModelOptions`], loaded by one function.
 
+pub mod coref;
 pub mod input;
 pub mod labels;
 mod load;
@@ -18,6 +19,7 @@ pub mod runtime;
 pub mod tagger;
 pub mod tokenizer;
 
+pub use coref::{CorefScorer, CorefVectors, OnnxCoref, DEFAULT_COREF_MODEL};
 pub use input::ModelBatch;
 pub use labels::Roles;
 pub use load::{CpuLayout, LoadError, Model, ModelOptions};

@@ -16,6 +16,7 @@
 use super::decode::LabelledSpan;
 use super::predicates::Head;
 use super::relation::{normalise_relation, text_before, RelationForm};
+use super::resolve::ArgumentEntity;
 use crate::model::Roles;
 
 /// A span of a sentence playing one role.
@@ -35,13 +36,18 @@ pub struct Triple {
     pub confidence: f32,
     /// The relation the relation mention names (lemma, voice, negation, modality).
     pub form: RelationForm,
+    /// What the source and target stand for in the graph (set by the
+    /// resolve stage; until then, a node named by their text).
+    pub source_entity: ArgumentEntity,
+    pub target_entity: ArgumentEntity,
 }
 
 impl Triple {
     /// The triple of three mentions of `chars`: a preposition opening the
     /// target joins the relation, then the relation is normalised.
     fn new(chars: &[char], source: Mention, relation: Mention, target: Mention, confidence: f32) -> Self {
-        let mut triple = Triple { source, relation, target, confidence, form: RelationForm::default() };
+        let (source_entity, target_entity) = (ArgumentEntity::Shared(source.text.clone()), ArgumentEntity::Shared(target.text.clone()));
+        let mut triple = Triple { source, relation, target, confidence, form: RelationForm::default(), source_entity, target_entity };
         attach_preposition(chars, &mut triple);
         triple.form = normalise_relation(&text_before(chars, triple.relation.start), &triple.relation.text);
         // A passive's roles are inverted only as they stand in the sentence

@@ -216,6 +216,7 @@ fn documents_of(chunk: &PreparedChunk, triples: Vec<Vec<Triple>>) -> Vec<Extract
                 content_hash: doc.content_hash.clone(),
                 sentences,
                 sentence_count: doc.sentences.len(),
+                entities: Default::default(),
             }
         })
         .collect()

@@ -25,6 +25,7 @@ pub mod passes;
 pub mod predicates;
 pub mod read;
 pub mod relation;
+pub mod resolve;
 mod run;
 pub mod sink;
 pub mod split;

@@ -92,6 +92,11 @@ fn lexicon() -> &'static Lexicon {
     })
 }
 
+/// Whether `word` (lower case) is a form of a verb kgx knows ("dumped", "studied").
+pub fn is_verb_form(word: &str) -> bool {
+    lexicon().forms.contains_key(word)
+}
+
 /// A modal's plain form, for the modals and their contracted or split spellings.
 fn modal(word: &str) -> Option<&'static str> {
     Some(match word {

@@ -10,6 +10,7 @@
 
 use super::assemble::Triple;
 use super::document::{Document, DocumentError};
+use super::resolve::DocumentEntities;
 use super::split::Sentence;
 
 /// A sentence with the triples found in it.
@@ -28,6 +29,8 @@ pub struct ExtractedDocument {
     pub sentences: Vec<ExtractedSentence>,
     /// Number of sentences the document was split into (with or without triples).
     pub sentence_count: usize,
+    /// Its names and pronouns grouped into entities (the resolve stage).
+    pub entities: DocumentEntities,
 }
 
 impl ExtractedDocument {

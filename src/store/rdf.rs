@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use oxigraph::model::{GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef, Quad, QuadRef, TermRef};
 use oxigraph::store::Store;
 
-use super::vocab::{kgx, prov, rdf, rdfs, xsd, Iris};
+use super::vocab::{kgx, prov, rdf, rdfs, skos, xsd, Iris};
 use super::StoreError;
+use crate::pipeline::resolve::ArgumentEntity;
 use crate::pipeline::{ExtractedDocument, StoredCheck, WriteStats};
 
 /// What a run is, as recorded in the store and the run log.
@@ -206,33 +207,54 @@ fn document_quads(
         for (k, triple) in es.triples.iter().enumerate() {
             let mint = |kind: &str, text: &str| crate::iri::mint(&iris.base, kind, text).and_then(|i| NamedNode::new(i).ok());
             let relation = if triple.form.words.is_empty() { triple.relation.text.clone() } else { triple.form.phrase() };
-            let (Some(src), Some(rel), Some(tgt)) =
-                (mint("entity", &triple.source.text), mint("relation", &relation), mint("entity", &triple.target.text))
+            let Some(rel) = mint("relation", &relation) else { continue };
+            let (Some(src), Some(tgt)) =
+                (entity_node(iris, &doc_iri, &triple.source_entity), entity_node(iris, &doc_iri, &triple.target_entity))
             else {
                 continue;
             };
             triples += 1;
-            entities.insert(src.as_str().to_string());
-            entities.insert(tgt.as_str().to_string());
-            let (src, rel, tgt) = (src.as_ref(), rel.as_ref(), tgt.as_ref());
-            add(src, rdf::TYPE, kgx::ENTITY.into());
-            add(src, rdfs::LABEL, Literal::new_simple_literal(&triple.source.text).as_ref().into());
-            add(tgt, rdf::TYPE, kgx::ENTITY.into());
-            add(tgt, rdfs::LABEL, Literal::new_simple_literal(&triple.target.text).as_ref().into());
+            for (n, label, local) in [&src, &tgt].into_iter().flatten() {
+                if *local {
+                    add(n.as_ref(), rdf::TYPE, kgx::DESCRIPTION.into());
+                    add(n.as_ref(), kgx::DOCUMENT, d.into());
+                } else {
+                    entities.insert(n.as_str().to_string());
+                    add(n.as_ref(), rdf::TYPE, kgx::ENTITY.into());
+                }
+                add(n.as_ref(), rdfs::LABEL, Literal::new_simple_literal(*label).as_ref().into());
+                if let Some(entity) = doc.entities.entities.iter().find(|e| e.label == *label) {
+                    for alias in &entity.aliases {
+                        add(n.as_ref(), skos::ALT_LABEL, Literal::new_simple_literal(alias).as_ref().into());
+                    }
+                }
+            }
+            let rel = rel.as_ref();
             add(rel, rdf::TYPE, kgx::RELATION.into());
             add(rel, rdfs::LABEL, Literal::new_simple_literal(crate::iri::normalise(&relation)).as_ref().into());
             // A passive with its agent runs from the surface target; a denied relation is never asserted.
+            let (src, tgt) = (src.as_ref().map(|(n, ..)| n.as_ref()), tgt.as_ref().map(|(n, ..)| n.as_ref()));
             let (subject, object) = if triple.form.inverted { (tgt, src) } else { (src, tgt) };
-            if !triple.form.negated {
+            if let (false, Some(subject), Some(object)) = (triple.form.negated, subject, object) {
                 add(subject, rel, object.into());
             }
             let x = node(iris.extraction(sent.as_str(), k));
             let x = x.as_ref();
             add(x, rdf::TYPE, kgx::EXTRACTION.into());
             add(x, rdf::TYPE, rdf::STATEMENT.into());
-            add(x, rdf::SUBJECT, subject.into());
+            if let Some(subject) = subject {
+                add(x, rdf::SUBJECT, subject.into());
+            }
             add(x, rdf::PREDICATE, rel.into());
-            add(x, rdf::OBJECT, object.into());
+            if let Some(object) = object {
+                add(x, rdf::OBJECT, object.into());
+            }
+            if subject.is_none() || object.is_none() {
+                add(x, kgx::UNRESOLVED, LiteralRef::new_typed_literal("true", xsd::BOOLEAN).into());
+            }
+            for (property, m) in kgx::SPAN_TEXTS.iter().zip([&triple.source, &triple.relation, &triple.target]) {
+                add(x, *property, Literal::new_simple_literal(&m.text).as_ref().into());
+            }
             if triple.form.negated {
                 add(x, kgx::NEGATED, LiteralRef::new_typed_literal("true", xsd::BOOLEAN).into());
             }
@@ -253,6 +275,21 @@ fn document_quads(
         }
     }
     triples
+}
+
+/// The node an argument stands for, its label and whether it is local to
+/// the document: Some(None) for an unresolved pronoun (no node: the
+/// extraction keeps its text, asserts nothing), None for text that names
+/// nothing (no letter or digit).
+fn entity_node<'e>(iris: &Iris, doc_iri: &str, entity: &'e ArgumentEntity) -> Option<Option<(NamedNode, &'e str, bool)>> {
+    let (base, text, local) = match entity {
+        ArgumentEntity::Shared(text) => (iris.base.clone(), text, false),
+        // A description is a node of its document only.
+        ArgumentEntity::Local(text) => (format!("{doc_iri}/"), text, true),
+        ArgumentEntity::Unresolved => return Some(None),
+    };
+    let iri = crate::iri::mint(&base, "entity", text)?;
+    NamedNode::new(iri).ok().map(|n| Some((n, text.as_str(), local)))
 }
 
 fn run_quads(run: &RunInfo, iris: &Iris) -> Vec<Quad> {

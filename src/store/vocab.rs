@@ -32,11 +32,12 @@ pub const PROV: &str = prov_term!("").as_str();
 pub const DEFAULT_BASE: &str = "https://kgx.invalid/";
 
 /// Prefixes predeclared in `kgx query` and written in Turtle exports.
-pub const PREFIXES: [(&str, &str); 5] = [
+pub const PREFIXES: [(&str, &str); 6] = [
     ("kgx", KGX),
     ("prov", PROV),
     ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
     ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
+    ("skos", "http://www.w3.org/2004/02/skos/core#"),
     ("xsd", "http://www.w3.org/2001/XMLSchema#"),
 ];
 
@@ -52,6 +53,14 @@ pub mod prov {
     pub const USED: NamedNodeRef<'_> = prov_term!("used");
 }
 
+/// SKOS terms kgx writes.
+pub mod skos {
+    use super::NamedNodeRef;
+
+    /// Another name of an entity, in the documents that name it so.
+    pub const ALT_LABEL: NamedNodeRef<'_> = NamedNodeRef::new_unchecked("http://www.w3.org/2004/02/skos/core#altLabel");
+}
+
 /// kgx's own classes and properties (`kgx:` in queries).
 pub mod kgx {
     use super::NamedNodeRef;
@@ -59,6 +68,8 @@ pub mod kgx {
     pub const DOCUMENT_CLASS: NamedNodeRef<'_> = kgx_term!("Document");
     pub const SENTENCE_CLASS: NamedNodeRef<'_> = kgx_term!("Sentence");
     pub const ENTITY: NamedNodeRef<'_> = kgx_term!("Entity");
+    /// A description ("the film", "his wife") that names no entity: a node of one document only.
+    pub const DESCRIPTION: NamedNodeRef<'_> = kgx_term!("Description");
     pub const RELATION: NamedNodeRef<'_> = kgx_term!("Relation");
     pub const EXTRACTION: NamedNodeRef<'_> = kgx_term!("Extraction");
     pub const RUN: NamedNodeRef<'_> = kgx_term!("Run");
@@ -78,6 +89,10 @@ pub mod kgx {
     pub const NEGATED: NamedNodeRef<'_> = kgx_term!("negated");
     /// An extraction whose relation runs from the surface target (a passive with its agent).
     pub const INVERTED: NamedNodeRef<'_> = kgx_term!("inverted");
+    /// An extraction with a pronoun that was not resolved: it asserts no triple.
+    pub const UNRESOLVED: NamedNodeRef<'_> = kgx_term!("unresolved");
+    /// The surface text of an extraction's source, relation and target spans.
+    pub const SPAN_TEXTS: [NamedNodeRef<'_>; 3] = [kgx_term!("sourceText"), kgx_term!("relationText"), kgx_term!("targetText")];
     /// The modal verb of an extraction's relation ("would", "can").
     pub const MODALITY: NamedNodeRef<'_> = kgx_term!("modality");
     pub const DEVICE: NamedNodeRef<'_> = kgx_term!("device");

@@ -1,0 +1,161 @@
+//! The coreference model: a window of text -> a query and a key vector a
+//! token, behind [`CorefScorer`].
+//!
+//! Takes: a model directory (`model.json` with `max_tokens`, `tokenizer`,
+//! `files.fp32`; built by `make model-coref` from the LoRA adapter trained
+//! on GAP) whose ONNX graph reads `input_ids`, `attention_mask` and maybe
+//! `token_type_ids` (int64, probed from the session) and gives `query` and
+//! `key` (f32 `[batch, seq, dim]`). Gives: [`CorefVectors`] for a window
+//! (special tokens included: row 0 is `[CLS]`, which stands for "no
+//! antecedent"). The score of token j as the antecedent of the pronoun at
+//! token i is `query[i] . key[j] / sqrt(dim)` ([`CorefVectors::score`]).
+//! Invariants: a graph with other inputs or outputs is refused at load
+//! time; one session, run by one thread at a time (the pipeline's store
+//! thread).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ndarray::{Array2, Ix3};
+use ort::session::Session;
+use ort::value::TensorRef;
+use serde::Deserialize;
+
+use super::manifest::{shipped_model_dir, ModelError};
+use super::runtime::{build_session, SessionOptions};
+use super::tagger::TaggerError;
+use super::tokenizer::SentenceEncoder;
+use super::LoadError;
+
+/// The shipped coreference model, relative to the repository.
+pub const DEFAULT_COREF_MODEL: &str = "models/kgx-coref-minilm";
+
+/// Query and key vectors of one window's tokens, `[tokens, dim]` each.
+#[derive(Debug, Clone)]
+pub struct CorefVectors {
+    pub query: Array2<f32>,
+    pub key: Array2<f32>,
+}
+
+impl CorefVectors {
+    /// Score of token `antecedent` as the antecedent of the pronoun at token `pronoun`.
+    pub fn score(&self, pronoun: usize, antecedent: usize) -> f32 {
+        let dim = self.query.ncols() as f32;
+        self.query.row(pronoun).dot(&self.key.row(antecedent)) / dim.sqrt()
+    }
+}
+
+/// A model that gives antecedent vectors for a window of token ids.
+pub trait CorefScorer: Send + Sync {
+    /// The tokenizer the model reads (windows and special tokens).
+    fn encoder(&self) -> &SentenceEncoder;
+    /// Vectors of one model input (special tokens included).
+    fn vectors(&self, ids: &[u32]) -> Result<CorefVectors, TaggerError>;
+    /// How far an antecedent's score must beat "none" (`[CLS]`) to link.
+    fn none_margin(&self) -> f32 {
+        0.0
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CorefManifest {
+    name: String,
+    max_tokens: usize,
+    tokenizer: PathBuf,
+    files: std::collections::BTreeMap<String, PathBuf>,
+    /// How far an entity's score must beat `[CLS]`'s to link (tuned on GAP validation).
+    #[serde(default)]
+    none_margin: f32,
+}
+
+/// The coreference model on an ONNX Runtime session.
+pub struct OnnxCoref {
+    name: String,
+    encoder: SentenceEncoder,
+    session: Mutex<Session>,
+    token_types: bool,
+    none_margin: f32,
+}
+
+impl OnnxCoref {
+    /// `dir`, else the shipped model; `none_margin` overrides the manifest's.
+    pub fn load(dir: Option<&Path>, session: &SessionOptions, none_margin: Option<f32>) -> Result<Self, LoadError> {
+        let dir = dir.map_or_else(|| shipped_model_dir(DEFAULT_COREF_MODEL), Path::to_path_buf);
+        let path = dir.join("model.json");
+        if !dir.is_dir() {
+            return Err(ModelError::MissingDir(dir).into());
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Read { path: path.clone(), source })?;
+        let manifest: CorefManifest = serde_json::from_str(&text).map_err(|source| ModelError::Parse { path: path.clone(), source })?;
+        let onnx = manifest
+            .files
+            .get("fp32")
+            .map(|f| dir.join(f))
+            .ok_or_else(|| ModelError::Invalid { path: path.clone(), problem: "no files.fp32".into() })?;
+        if !onnx.is_file() {
+            return Err(ModelError::MissingFile { path: onnx, precision: "fp32".into() }.into());
+        }
+        let encoder = SentenceEncoder::load(&dir.join(&manifest.tokenizer), manifest.max_tokens)?;
+        let (session, _) = build_session(&onnx, session)?;
+        let interface = |problem: String| TaggerError::Interface { path: onnx.display().to_string(), problem };
+        let inputs: Vec<String> = session.inputs().iter().map(|i| i.name().to_string()).collect();
+        for name in &inputs {
+            if !matches!(name.as_str(), "input_ids" | "attention_mask" | "token_type_ids") {
+                return Err(interface(format!("unexpected input {name:?}")).into());
+            }
+        }
+        for name in ["input_ids", "attention_mask"] {
+            if !inputs.iter().any(|i| i == name) {
+                return Err(interface(format!("no {name} input")).into());
+            }
+        }
+        for name in ["query", "key"] {
+            if !session.outputs().iter().any(|o| o.name() == name) {
+                return Err(interface(format!("no {name} output")).into());
+            }
+        }
+        let token_types = inputs.iter().any(|i| i == "token_type_ids");
+        let none_margin = none_margin.unwrap_or(manifest.none_margin);
+        Ok(Self { name: manifest.name, encoder, session: Mutex::new(session), token_types, none_margin })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl CorefScorer for OnnxCoref {
+    fn encoder(&self) -> &SentenceEncoder {
+        &self.encoder
+    }
+
+    fn vectors(&self, ids: &[u32]) -> Result<CorefVectors, TaggerError> {
+        let n = ids.len();
+        let input_ids = Array2::from_shape_fn((1, n), |(_, j)| i64::from(ids[j]));
+        let mask = Array2::<i64>::ones((1, n));
+        let types = Array2::<i64>::zeros((1, n));
+        let mut session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inputs = vec![
+            ("input_ids", TensorRef::from_array_view(&input_ids).map_err(TaggerError::Inference)?),
+            ("attention_mask", TensorRef::from_array_view(&mask).map_err(TaggerError::Inference)?),
+        ];
+        if self.token_types {
+            inputs.push(("token_type_ids", TensorRef::from_array_view(&types).map_err(TaggerError::Inference)?));
+        }
+        let outputs = session.run(inputs).map_err(TaggerError::Inference)?;
+        let take = |name: &str| -> Result<Array2<f32>, TaggerError> {
+            let view = outputs[name].try_extract_array::<f32>().map_err(TaggerError::Inference)?;
+            let view = view.into_dimensionality::<Ix3>().map_err(|_| TaggerError::Batch("coreference output is not [batch, seq, dim]"))?;
+            Ok(view.index_axis(ndarray::Axis(0), 0).to_owned())
+        };
+        let (query, key) = (take("query")?, take("key")?);
+        if query.dim() != key.dim() || query.nrows() != n || query.ncols() == 0 {
+            return Err(TaggerError::Batch("coreference outputs query and key must both be [1, tokens, dim]"));
+        }
+        Ok(CorefVectors { query, key })
+    }
+
+    fn none_margin(&self) -> f32 {
+        self.none_margin
+    }
+}

@@ -1,0 +1,129 @@
+//! Resolve stage: a document's triples -> the entities their arguments stand for.
+//!
+//! Takes: an [`ExtractedDocument`] (its text, sentences and triples) and,
+//! when one is loaded, a [`CorefScorer`]. Gives: the document's
+//! [`DocumentEntities`] (its names grouped into entities, pronouns linked
+//! to the name they refer to) and, on every triple, the [`ArgumentEntity`]
+//! of its source and target.
+//! How: [`mentions`] finds names and pronouns in the text; the model scores
+//! every name of a window as the antecedent of each he/she pronoun in it
+//! (windows of the model's token budget overlapping by a quarter; a
+//! pronoun is scored in the first window that holds it, so with the most
+//! text before it), and a pronoun links to the best name when that beats
+//! the window's `[CLS]` ("none of these"); [`entities`] groups the rest.
+//! Invariants: pure given the model's vectors (same document, same
+//! result, whatever else is in the run); it, they and I/we/you are never
+//! linked (the model was trained on he/she only), so they stay unresolved;
+//! without a model no pronoun is linked.
+
+pub mod entities;
+pub mod mentions;
+
+pub use entities::{group_names, ArgumentEntity, DocumentEntities, Entity};
+pub use mentions::{find_mentions, Gender, Mention, MentionKind, PronounKind};
+
+use super::sink::ExtractedDocument;
+use crate::model::{CorefScorer, EncodeError, TaggerError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error("the coreference model failed")]
+    Model(#[from] TaggerError),
+}
+
+/// Resolves a document's mentions and sets the entities of its triples' arguments.
+pub fn resolve_document(doc: &mut ExtractedDocument, scorer: Option<&dyn CorefScorer>) -> Result<(), ResolveError> {
+    let chars: Vec<char> = doc.document.text.chars().collect();
+    let starts: Vec<usize> = doc.sentences.iter().map(|s| s.sentence.start).collect();
+    let mentions = find_mentions(&chars, &starts);
+    let links = match scorer {
+        Some(scorer) => link_pronouns(&doc.document.text, &mentions, scorer)?,
+        None => vec![None; mentions.len()],
+    };
+    let entities = DocumentEntities::new(mentions, &links);
+    for es in &mut doc.sentences {
+        let base = es.sentence.start;
+        for t in &mut es.triples {
+            t.source_entity = entities.argument(&t.source.text, base + t.source.start, base + t.source.end);
+            t.target_entity = entities.argument(&t.target.text, base + t.target.start, base + t.target.end);
+        }
+    }
+    doc.entities = entities;
+    Ok(())
+}
+
+/// log(e^a + e^b), for scores that may be -inf.
+fn log_add(a: f32, b: f32) -> f32 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if lo == f32::NEG_INFINITY {
+        hi
+    } else {
+        hi + (lo - hi).exp().ln_1p()
+    }
+}
+
+/// Token indices (into `offsets`) overlapping chars [start, end).
+fn tokens_of(offsets: &[(usize, usize)], start: usize, end: usize) -> std::ops::Range<usize> {
+    let first = offsets.partition_point(|&(_, e)| e <= start);
+    let last = offsets.partition_point(|&(s, _)| s < end);
+    first..last.max(first)
+}
+
+/// For each mention, the name mention a he/she pronoun refers to.
+fn link_pronouns(text: &str, mentions: &[Mention], scorer: &dyn CorefScorer) -> Result<Vec<Option<usize>>, ResolveError> {
+    let mut links = vec![None; mentions.len()];
+    let is_personal = |m: &Mention| matches!(m.kind, MentionKind::Pronoun(PronounKind::Personal(_)));
+    if !mentions.iter().any(is_personal) || !mentions.iter().any(|m| m.kind == MentionKind::Name) {
+        return Ok(links);
+    }
+    let encoder = scorer.encoder();
+    let encoded = encoder.encode(text)?;
+    let spans: Vec<std::ops::Range<usize>> = mentions.iter().map(|m| tokens_of(&encoded.offsets, m.start, m.end)).collect();
+    let groups = group_names(mentions);
+    let mut done = vec![false; mentions.len()];
+    let mut ids = Vec::new();
+    for window in encoder.windows(encoded.len()) {
+        let inside = |r: &std::ops::Range<usize>| !r.is_empty() && r.start >= window.start && r.end <= window.end;
+        let pronouns: Vec<usize> = (0..mentions.len()).filter(|&i| !done[i] && is_personal(&mentions[i]) && inside(&spans[i])).collect();
+        let names: Vec<usize> = (0..mentions.len()).filter(|&i| mentions[i].kind == MentionKind::Name && inside(&spans[i])).collect();
+        if pronouns.is_empty() || names.is_empty() {
+            continue;
+        }
+        encoder.model_input(&encoded, window, &mut ids);
+        let vectors = scorer.vectors(&ids)?;
+        let column = |token: usize| token - window.start + encoder.content_offset();
+        for p in pronouns {
+            done[p] = true;
+            let at = column(spans[p].start);
+            // An entity's score sums over the tokens of all its names in the
+            // window (the model was trained so: any token of any mention of
+            // the antecedent counts).
+            let mut by_group: Vec<(usize, f32, usize)> = Vec::new();
+            for &n in &names {
+                let total = spans[n].clone().map(|t| vectors.score(at, column(t))).fold(f32::NEG_INFINITY, log_add);
+                match by_group.iter_mut().find(|(g, ..)| *g == groups[n]) {
+                    Some(entry) => entry.1 = log_add(entry.1, total),
+                    None => by_group.push((groups[n], total, n)),
+                }
+            }
+            let none = vectors.score(at, 0) + scorer.none_margin();
+            links[p] = by_group.iter().filter(|(_, score, _)| *score > none).max_by(|a, b| a.1.total_cmp(&b.1)).map(|(.., n)| *n);
+        }
+    }
+    Ok(links)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tokens_of;
+
+    #[test]
+    fn tokens_of_a_span_are_those_overlapping_it() {
+        let offsets = [(0, 3), (4, 7), (7, 9), (10, 12)];
+        assert_eq!(tokens_of(&offsets, 4, 9), 1..3);
+        assert_eq!(tokens_of(&offsets, 5, 6), 1..2);
+        assert_eq!(tokens_of(&offsets, 9, 10), 3..3);
+    }
+}
