@@ -60,6 +60,27 @@ def set_threads_and_seed(seed: int, threads: int = 2) -> None:
     torch.manual_seed(seed)
 
 
+def warmup_linear_decay(opt, steps: int, warmup: float):
+    """A LambdaLR that warms up linearly over `warmup` of `steps`, then decays linearly to 0."""
+    import torch
+
+    warm = max(1, int(warmup * steps))
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+
+
+def optimiser_step(model, loss, opt, sched) -> float:
+    """Backward, clip gradients to norm 1, step the optimiser and schedule; the loss's value."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad()
+    return loss.item()
+
+
 def read_jsonl(path: Path | str) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]

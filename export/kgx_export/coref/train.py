@@ -22,7 +22,8 @@ import random
 import time
 from pathlib import Path
 
-from kgx_export.common import BASE_ID, REPO, base_model_dir, load_tokenizer, set_threads_and_seed, write_json
+from kgx_export.common import (BASE_ID, REPO, base_model_dir, load_tokenizer, optimiser_step, set_threads_and_seed,
+                               warmup_linear_decay, write_json)
 from kgx_export.coref.data import MAX_TOKENS, examples
 from kgx_export.coref.model import DIM, base_scorer, scores
 from kgx_export.train.trainer import save_adapter
@@ -119,10 +120,7 @@ def train(hp: dict, out: Path, limit: int = 0, log=print) -> dict:
     lora = [p for n, p in model.named_parameters() if p.requires_grad and "project" not in n]
     opt = torch.optim.AdamW([{"params": lora, "lr": hp["lr"]}, {"params": head, "lr": hp["head_lr"]}],
                             weight_decay=hp["weight_decay"])
-    steps = hp["epochs"] * math.ceil(len(tr) / hp["batch_size"])
-    warm = max(1, int(hp["warmup"] * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    sched = warmup_linear_decay(opt, hp["epochs"] * math.ceil(len(tr) / hp["batch_size"]), hp["warmup"])
     rng = random.Random(hp["seed"])
     out.mkdir(parents=True, exist_ok=True)
     record = {"name": out.name, "base": BASE_ID, "hyper_parameters": hp, "train_examples": len(tr),
@@ -132,13 +130,7 @@ def train(hp: dict, out: Path, limit: int = 0, log=print) -> dict:
         model.train()
         te, total, n = time.time(), 0.0, 0
         for group in batches(tr, hp["batch_size"], rng):
-            loss = loss_of(model, group)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            total, n = total + loss.item(), n + 1
+            total, n = total + optimiser_step(model, loss_of(model, group), opt, sched), n + 1
         train_s = time.time() - te
         val = validate(model, va)
         ep = {"epoch": epoch, "train_loss": round(total / n, 4), "train_seconds": round(train_s, 1),

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 from kgx_export.common import (BASE_ID, DATA_DIR, IGNORE, LABEL2ID, LABELS, MAX_TOKENS, base_model_dir,
-                               load_tokenizer, read_jsonl, set_threads_and_seed, write_json)
+                               load_tokenizer, optimiser_step, read_jsonl, set_threads_and_seed, warmup_linear_decay,
+                               write_json)
 from kgx_export.data.align import encode
 from kgx_export.metrics import evaluate, sequences_from_arrays
 from kgx_export.train import layered, methods
@@ -205,10 +206,7 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
     log(f"train {len(tr)} dev {len(dv)} sentences; params {counts}")
     opt = torch.optim.AdamW(methods.param_groups(model, hp), lr=hp["lr"],
                             weight_decay=hp["weight_decay"])
-    steps = hp["epochs"] * math.ceil(len(tr) / hp["batch_size"])
-    warm = max(1, int(hp["warmup"] * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    sched = warmup_linear_decay(opt, hp["epochs"] * math.ceil(len(tr) / hp["batch_size"]), hp["warmup"])
     rng = random.Random(hp["seed"])
     out.mkdir(parents=True, exist_ok=True)
     record = {"name": out.name, "base": BASE_ID if base_dir == base_model_dir() else str(base_dir),
@@ -219,13 +217,7 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
         model.train()
         te, total, n = time.time(), 0.0, 0
         for group in batches(tr, hp["batch_size"], rng):
-            loss = batch_loss(model, pad_batch(group), hp)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            total, n = total + loss.item(), n + 1
+            total, n = total + optimiser_step(model, batch_loss(model, pad_batch(group), hp), opt, sched), n + 1
         train_s = time.time() - te
         dev = predict_eval(model, dv, hp)
         ep = {"epoch": epoch, "train_loss": total / n, "train_seconds": round(train_s, 1),
