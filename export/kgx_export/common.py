@@ -49,6 +49,17 @@ def load_tokenizer(path: Path | str):
     return tok
 
 
+def install_tokenizer(base_dir: Path | str, model_dir: Path | str):
+    """Writes the base encoder's tokenizer (padding and truncation off) into
+    `model_dir/tokenizer.json`, where kgx reads it, and returns it. Every
+    model shares it, so the repository does not track six copies: each
+    model's build writes its own."""
+    tok = load_tokenizer(base_dir)
+    Path(model_dir).mkdir(parents=True, exist_ok=True)
+    tok.save(str(Path(model_dir) / "tokenizer.json"))
+    return tok
+
+
 def set_threads_and_seed(seed: int, threads: int = 2) -> None:
     """Fix torch/numpy/python seeds and the intra-op thread count."""
     import numpy as np

@@ -126,7 +126,7 @@ def markdown(rows: list[dict], tp: dict | None, extra: dict, notes: list[str] = 
         "`sentence-transformers/all-MiniLM-L6-v2`, trained on the same OIE2016 train split with the",
         "same budget (5 epochs, batch 8, linear warm-up/decay, AdamW, seed 13, 2 CPU threads) and",
         "evaluated on the same dev split; only the adapter differs. Adapters are tracked; the ONNX",
-        "files are build outputs (`make models`, or `make model`, `make model-prefix`,",
+        "files and each model's `tokenizer.json` (the base encoder's) are build outputs (`make models`, or `make model`, `make model-prefix`,",
         "`make model-prompt`). Retrain with `make train`, `make train-prefix`, `make train-prompt`.",
         "",
         "kgx's default model is `kgx-minilm-multi` (LoRA too, trained predicate-indexed: several",

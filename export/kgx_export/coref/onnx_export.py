@@ -1,11 +1,10 @@
-"""Merge the coreference adapter, export ONNX, check parity, write the manifest and card.
+"""Merge the coreference adapter, export ONNX, check parity, write the manifest.
 
-Takes: models/kgx-coref-minilm/{adapter/, tokenizer.json, train_log.json},
-the packaged base encoder and GAP validation (export/data/gap/; the texts
-and pronoun offsets only, as inputs).
-Gives: onnx/model.onnx (inputs input_ids / attention_mask / token_type_ids
-int64 [batch, seq]; outputs query and key f32 [batch, seq, dim]),
-parity.json and model.json; exits 1 with a loud message when the PEFT
+Takes: models/kgx-coref-minilm/adapter/, the packaged base encoder and GAP
+validation (export/data/gap/; the texts and pronoun offsets only, as inputs).
+Gives: tokenizer.json (the base encoder's), onnx/model.onnx (inputs
+input_ids / attention_mask / token_type_ids int64 [batch, seq]; outputs
+query and key f32 [batch, seq, dim]), parity.json and model.json; exits 1 with a loud message when the PEFT
 model, the merged model and the ONNX file disagree: max |diff| of the
 pronoun-antecedent scores over 1e-3, or a different best token for any
 validation pronoun.
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kgx_export.common import BASE_ID, base_model_dir, load_tokenizer, read_json, set_threads_and_seed, write_json
+from kgx_export.common import BASE_ID, base_model_dir, install_tokenizer, read_json, set_threads_and_seed, write_json
 from kgx_export.coref.data import MAX_TOKENS, examples
 from kgx_export.coref.model import DIM, base_scorer, scores
 from kgx_export.coref.train import OUT, VALIDATION, batches, pad
@@ -84,7 +83,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     set_threads_and_seed(13)
     base = base_model_dir()
-    tok = load_tokenizer(a.model_dir / "tokenizer.json")
+    tok = install_tokenizer(base, a.model_dir)
     val = examples(VALIDATION, tok)
     peft = PeftModel.from_pretrained(base_scorer(base), str(a.model_dir / "adapter")).eval()
     ref = torch_scores(peft, val)

@@ -1,12 +1,11 @@
 """Train the antecedent scorer on GAP development, pick the epoch on GAP validation.
 
 Takes: ../shared/data/gap/gap-development.tsv, GAP validation (the tracked
-copy in export/data/gap/), the packaged
-base encoder, hyper-parameters on the command line.
+copy in export/data/gap/), the packaged base encoder, hyper-parameters on
+the command line.
 Gives, in --out (default models/kgx-coref-minilm): adapter/ (LoRA on the
-encoder's attention and feed-forward, the projection saved whole),
-tokenizer.json, model.json and train_log.json (per-epoch loss and
-validation scores). The loss is the marginal log-likelihood of the gold
+encoder's attention and feed-forward, the projection saved whole) and
+train_log.json (per-epoch loss and validation scores). The loss is the marginal log-likelihood of the gold
 antecedent tokens (or [CLS] for "neither") among the tokens of the
 window's capitalised words (the names kgx can find) and [CLS].
 Validation here scores A and B with the labelled spans as the only
@@ -144,7 +143,6 @@ def train(hp: dict, out: Path, limit: int = 0, log=print) -> dict:
             save_adapter(model, out / "adapter")
     record["wall_seconds"] = round(time.time() - t0, 1)
     record["torch_version"] = torch.__version__
-    tok.save(str(out / "tokenizer.json"))
     write_json(out / "train_log.json", record)
     return record
 

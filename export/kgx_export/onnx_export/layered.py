@@ -26,7 +26,7 @@ from kgx_export.onnx_export.onnx_tools import session
 from kgx_export.onnx_export.parity import (batch_invariance, exact_parity, finish_report, metrics_from_logits, padded_batches,
                                      torch_logits)
 from kgx_export.cards.layered import write_card
-from kgx_export.common import LABELS, load_tokenizer, read_json, set_threads_and_seed
+from kgx_export.common import LABELS, install_tokenizer, read_json, set_threads_and_seed
 from kgx_export.train import layered
 from kgx_export.train.trainer import features
 
@@ -64,7 +64,7 @@ def build(model_dir: Path, base_dir: Path, dev_rows, threads: int = 2, log=print
     manifest = read_json(manifest_path)
     k = manifest["marker_layer"]
     onnx_dir = model_dir / "onnx"
-    padded = padded_batches(features(dev_rows, load_tokenizer(model_dir / "tokenizer.json")))
+    padded = padded_batches(features(dev_rows, install_tokenizer(base_dir, model_dir)))
     report = {"scheme": "layered", "marker_layer": k,
               "dev_rows": sum(len(b["input_ids"]) for b in padded),
               "marked_rows": int(sum(b["token_type_ids"].any(axis=1).sum() for b in padded)),

@@ -24,7 +24,7 @@ from kgx_export.onnx_export.parity import (INT8_MAX_F1_LOSS, ParityError, batch_
                                      torch_logits)
 from kgx_export.onnx_export.timing import time_in_subprocess
 from kgx_export.cards.merged import write_card
-from kgx_export.common import load_tokenizer, read_json, set_threads_and_seed, write_json
+from kgx_export.common import install_tokenizer, read_json, set_threads_and_seed, write_json
 from kgx_export.train.trainer import features
 
 
@@ -103,7 +103,7 @@ def build(model_dir: Path, base_dir: Path, dev_rows, recipes=None, rounds: int =
     heads, hidden = cfg["num_attention_heads"], cfg["hidden_size"]
     onnx_dir = model_dir / "onnx"
     onnx_dir.mkdir(parents=True, exist_ok=True)
-    padded = padded_batches(features(dev_rows, load_tokenizer(model_dir / "tokenizer.json")))
+    padded = padded_batches(features(dev_rows, install_tokenizer(base_dir, model_dir)))
     report = {"dev_sentences": sum(len(b["input_ids"]) for b in padded),
               "real_tokens": int(sum(b["attention_mask"].sum() for b in padded)),
               "batches": len(padded), "padding": "right, per batch of 32, mixed lengths",

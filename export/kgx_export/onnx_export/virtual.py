@@ -28,7 +28,7 @@ from kgx_export.onnx_export.parity import (batch_invariance, exact_parity, finis
                                      padded_batches, torch_logits)
 from kgx_export.onnx_export.timing import time_in_subprocess
 from kgx_export.cards.virtual import write_card
-from kgx_export.common import load_tokenizer, read_json, set_threads_and_seed, write_json
+from kgx_export.common import install_tokenizer, read_json, set_threads_and_seed, write_json
 from kgx_export.train.trainer import features
 from kgx_export.train.virtual import bake
 
@@ -69,7 +69,7 @@ def build(model_dir: Path, base_dir: Path, dev_rows, rounds: int = 3, threads: i
     onnx_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("model.opt.onnx", "model.int8.onnx", "model.fp16.onnx"):
         (onnx_dir / stale).unlink(missing_ok=True)
-    padded = padded_batches(features(dev_rows, load_tokenizer(model_dir / "tokenizer.json")))
+    padded = padded_batches(features(dev_rows, install_tokenizer(base_dir, model_dir)))
     acfg = read_json(model_dir / "adapter" / "adapter_config.json")
     report = {"method": acfg["peft_type"], "virtual_tokens": acfg["num_virtual_tokens"],
               "dev_sentences": sum(len(b["input_ids"]) for b in padded),
