@@ -8,7 +8,7 @@ use clap::Args;
 use std::io::Write;
 
 use kgx::eval::carb::{score, CarbScore};
-use kgx::eval::gap::{self, GapScore};
+use kgx::eval::gap;
 use kgx::eval::{predict, predictions_from_rows, print_report, read_extractions, read_gold, store_rows, write_carb_rows, GoldFormat};
 use kgx::query::ReadStore;
 
@@ -41,13 +41,13 @@ pub struct EvalArgs {
 /// Scores Open IE extractions (CaRB, OIE2016) or coreference (GAP).
 pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     if args.format == GoldFormat::Gap {
-        return eval_gap(args).map(drop);
+        return eval_gap(args);
     }
     eval_open_ie(args).map(drop)
 }
 
 /// GAP: the pipeline on each Text, the pronoun's entity against A and B.
-fn eval_gap(args: &EvalArgs) -> anyhow::Result<GapScore> {
+fn eval_gap(args: &EvalArgs) -> anyhow::Result<()> {
     if args.extractions.is_some() || args.store.is_some() || args.write_extractions.is_some() {
         anyhow::bail!("--format gap runs the model on the GAP texts: --extractions, --store and --write-extractions do not apply");
     }
@@ -60,7 +60,7 @@ fn eval_gap(args: &EvalArgs) -> anyhow::Result<GapScore> {
     }
     let s = gap::score(&rows, &decisions);
     gap::print_report(&args.gold.display().to_string(), &s, &mut std::io::stdout().lock())?;
-    Ok(s)
+    Ok(())
 }
 
 fn eval_open_ie(args: &EvalArgs) -> anyhow::Result<CarbScore> {

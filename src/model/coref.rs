@@ -21,7 +21,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use serde::Deserialize;
 
-use super::manifest::{shipped_model_dir, ModelError};
+use super::manifest::{read_manifest, shipped_model_dir, tokenizer_file, ModelError};
 use super::runtime::{build_session, SessionOptions};
 use super::tagger::TaggerError;
 use super::tokenizer::SentenceEncoder;
@@ -81,12 +81,7 @@ impl OnnxCoref {
     /// `dir`, else the shipped model; `none_margin` overrides the manifest's.
     pub fn load(dir: Option<&Path>, session: &SessionOptions, none_margin: Option<f32>) -> Result<Self, LoadError> {
         let dir = dir.map_or_else(|| shipped_model_dir(DEFAULT_COREF_MODEL), Path::to_path_buf);
-        let path = dir.join("model.json");
-        if !dir.is_dir() {
-            return Err(ModelError::MissingDir(dir).into());
-        }
-        let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Read { path: path.clone(), source })?;
-        let manifest: CorefManifest = serde_json::from_str(&text).map_err(|source| ModelError::Parse { path: path.clone(), source })?;
+        let (path, manifest): (PathBuf, CorefManifest) = read_manifest(&dir)?;
         let onnx = manifest
             .files
             .get("fp32")
@@ -95,7 +90,7 @@ impl OnnxCoref {
         if !onnx.is_file() {
             return Err(ModelError::MissingFile { path: onnx, precision: "fp32".into() }.into());
         }
-        let encoder = SentenceEncoder::load(&dir.join(&manifest.tokenizer), manifest.max_tokens)?;
+        let encoder = SentenceEncoder::load(&tokenizer_file(&dir, &path, &manifest.tokenizer)?, manifest.max_tokens)?;
         let (session, _) = build_session(&onnx, session)?;
         let interface = |problem: String| TaggerError::Interface { path: onnx.display().to_string(), problem };
         let inputs: Vec<String> = session.inputs().iter().map(|i| i.name().to_string()).collect();

@@ -36,6 +36,27 @@ pub fn shipped_model_dir(relative: &str) -> PathBuf {
     candidates.into_iter().find(|c| c.join("model.json").is_file()).unwrap_or_else(|| PathBuf::from(relative))
 }
 
+/// `dir/model.json`'s path and contents, for any model's manifest.
+pub(super) fn read_manifest<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<(PathBuf, T), ModelError> {
+    if !dir.is_dir() {
+        return Err(ModelError::MissingDir(dir.to_path_buf()));
+    }
+    let path = dir.join("model.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Read { path: path.clone(), source })?;
+    let manifest = serde_json::from_str(&text).map_err(|source| ModelError::Parse { path: path.clone(), source })?;
+    Ok((path, manifest))
+}
+
+/// The tokenizer file a manifest (at `manifest`) names, which must exist.
+pub(super) fn tokenizer_file(dir: &Path, manifest: &Path, relative: &Path) -> Result<PathBuf, ModelError> {
+    let tokenizer = dir.join(relative);
+    if !tokenizer.is_file() {
+        let problem = format!("tokenizer file {} is missing (the model's build writes it: run `make models`)", tokenizer.display());
+        return Err(ModelError::Invalid { path: manifest.to_path_buf(), problem });
+    }
+    Ok(tokenizer)
+}
+
 /// Errors while locating or reading a model directory.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -143,21 +164,13 @@ pub struct ModelManifest {
 
 impl ModelManifest {
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
-        if !dir.is_dir() {
-            return Err(ModelError::MissingDir(dir.to_path_buf()));
-        }
-        let path = dir.join("model.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Read { path: path.clone(), source })?;
-        let raw: RawManifest = serde_json::from_str(&text).map_err(|source| ModelError::Parse { path: path.clone(), source })?;
+        let (path, raw): (PathBuf, RawManifest) = read_manifest(dir)?;
         let invalid = |problem: String| ModelError::Invalid { path: path.clone(), problem };
         let roles = Roles::from_labels(&raw.labels).map_err(|source| ModelError::Labels { path: path.clone(), source })?;
         if raw.max_tokens < 8 {
             return Err(invalid(format!("max_tokens {} is too small", raw.max_tokens)));
         }
-        let tokenizer = dir.join(&raw.tokenizer);
-        if !tokenizer.is_file() {
-            return Err(invalid(format!("tokenizer file {} is missing", tokenizer.display())));
-        }
+        let tokenizer = tokenizer_file(dir, &path, Path::new(&raw.tokenizer))?;
         if let Some(marked) = &raw.marked_files {
             if raw.scheme != Scheme::Predicate {
                 return Err(invalid("marked_files needs \"scheme\": \"predicate\"".into()));

@@ -1,10 +1,11 @@
-//! A chunk of documents on its way through the pipeline (pure).
+//! A chunk of documents on its way through the pipeline.
 //!
 //! Takes: documents split into sentences and their tokenizations; later the
 //! probabilities of its model passes. Gives: a [`PreparedChunk`] (encoded
 //! sentences, model sequences, padded batches), the marked passes of a
 //! predicate-indexed model ([`plan_marked_passes`]), and finally each
-//! document with its triples ([`extracted_documents`]).
+//! document with its triples and entities ([`extracted_documents`]:
+//! decoding and assembly are pure; resolution runs the coreference model).
 //! Invariants: a document whose sentence the tokenizer rejects fails whole
 //! and the rest stay aligned; encoded sentences, sequences and results are
 //! indexed in document-then-sentence order.
@@ -14,9 +15,10 @@ use super::batch::{build_batches, BatchPolicy};
 use super::decode::{merge_windows, spans, word_tags};
 use super::document::{Document, DocumentError};
 use super::predicates::{heads, spread, window_for, Head};
+use super::resolve::{resolve, ResolveError};
 use super::sink::{ExtractedDocument, ExtractedSentence};
 use super::split::Sentence;
-use crate::model::{EncodeError, EncodedSentence, Model, ModelBatch, Scheme, Window};
+use crate::model::{CorefScorer, EncodeError, EncodedSentence, Model, ModelBatch, Scheme, Window};
 
 /// A document read, not yet stored, split into sentences.
 pub struct PendingDocument {
@@ -153,13 +155,18 @@ pub struct TaggedChunk {
 }
 
 impl TaggedChunk {
-    /// Decode and assemble: each document of the chunk with its triples.
-    pub fn extracted_documents(&self, model: &Model) -> Vec<ExtractedDocument> {
+    /// Decode, assemble and resolve: each document of the chunk with its
+    /// triples, its entities and the entity of every triple argument.
+    pub fn extracted_documents(&self, model: &Model) -> Result<Vec<ExtractedDocument>, ResolveError> {
         let triples = match model.scheme() {
             Scheme::Single => self.single_pass_triples(model),
             Scheme::Predicate => self.marked_pass_triples(model),
         };
-        documents_of(&self.chunk, triples)
+        let mut documents = documents_of(&self.chunk, triples);
+        for doc in &mut documents {
+            resolve_arguments(doc, model.coref().map(|c| c as &dyn CorefScorer))?;
+        }
+        Ok(documents)
     }
 
     /// The triple of every encoded sentence, one-triple models.
@@ -197,6 +204,21 @@ impl TaggedChunk {
         }
         triples.into_iter().map(distinct_triples).collect()
     }
+}
+
+/// Resolves a document's mentions and sets the entity of each triple's source and target.
+fn resolve_arguments(doc: &mut ExtractedDocument, scorer: Option<&dyn CorefScorer>) -> Result<(), ResolveError> {
+    let starts: Vec<usize> = doc.sentences.iter().map(|s| s.sentence.start).collect();
+    let entities = resolve(&doc.document.text, &starts, scorer)?;
+    for es in &mut doc.sentences {
+        let base = es.sentence.start;
+        for t in &mut es.triples {
+            t.source_entity = entities.argument(&t.source.text, base + t.source.start, base + t.source.end);
+            t.target_entity = entities.argument(&t.target.text, base + t.target.start, base + t.target.end);
+        }
+    }
+    doc.entities = entities;
+    Ok(())
 }
 
 /// Regroups per-sentence triples into documents.

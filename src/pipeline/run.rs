@@ -35,11 +35,11 @@ use super::batch::BatchPolicy;
 use super::chunk::{plan_marked_passes, PendingDocument, PreparedChunk, TaggedChunk};
 use super::document::{content_hash, DocumentError, DocumentItem};
 use super::passes::{panic_message, Graph, HiddenStart, OutputShape, PassSpec, Ticket, Workers};
-use super::resolve::{resolve_document, ResolveError};
+use super::resolve::ResolveError;
 use super::sink::{PipelineStats, Sink, StoredCheck};
 use super::split::{split_sentences, whole_text_sentence};
 use crate::choice::Choice;
-use crate::model::{CorefScorer, Model, Scheme, TaggerError};
+use crate::model::{Model, Scheme, TaggerError};
 
 /// How documents become sentences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -330,10 +330,7 @@ fn store_chunks<S: Sink + ?Sized>(
     for item in rx {
         let tagged = item?;
         inject(opts, Stage::Store);
-        let mut extracted = tagged.extracted_documents(model);
-        for doc in &mut extracted {
-            resolve_document(doc, model.coref().map(|c| c as &dyn CorefScorer))?;
-        }
+        let extracted = tagged.extracted_documents(model)?;
         let chunk = &tagged.chunk;
         let written = sink.write(&extracted).map_err(PipelineError::sink)?;
         if !chunk.failures.is_empty() {

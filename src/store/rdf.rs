@@ -194,6 +194,8 @@ fn document_quads(
     add(d, kgx::SENTENCE_COUNT, typed(doc.sentence_count, xsd::INTEGER).as_ref().into());
     add(d, prov::WAS_GENERATED_BY, run.as_ref().into());
     let mut triples = 0;
+    // The entities this document's triples name (their other names follow the loop).
+    let mut named: HashSet<String> = HashSet::new();
     for es in doc.sentences.iter().filter(|s| !s.triples.is_empty()) {
         let s = &es.sentence;
         let sent = node(iris.sentence(&doc_iri, s.index));
@@ -219,15 +221,10 @@ fn document_quads(
                     add(n.as_ref(), rdf::TYPE, kgx::DESCRIPTION.into());
                     add(n.as_ref(), kgx::DOCUMENT, d.into());
                 } else {
-                    entities.insert(n.as_str().to_string());
+                    named.insert(n.as_str().to_string());
                     add(n.as_ref(), rdf::TYPE, kgx::ENTITY.into());
                 }
                 add(n.as_ref(), rdfs::LABEL, Literal::new_simple_literal(*label).as_ref().into());
-                if let Some(entity) = doc.entities.entities.iter().find(|e| e.label == *label) {
-                    for alias in &entity.aliases {
-                        add(n.as_ref(), skos::ALT_LABEL, Literal::new_simple_literal(alias).as_ref().into());
-                    }
-                }
             }
             let rel = rel.as_ref();
             add(rel, rdf::TYPE, kgx::RELATION.into());
@@ -274,6 +271,14 @@ fn document_quads(
             add(x, prov::GENERATED_AT_TIME, now.as_ref().into());
         }
     }
+    for entity in doc.entities.entities.iter().filter(|e| !e.aliases.is_empty()) {
+        let Some(iri) = crate::iri::mint(&iris.base, "entity", &entity.label).filter(|i| named.contains(i)) else { continue };
+        let n = node(iri);
+        for alias in &entity.aliases {
+            add(n.as_ref(), skos::ALT_LABEL, Literal::new_simple_literal(alias).as_ref().into());
+        }
+    }
+    entities.extend(named);
     triples
 }
 

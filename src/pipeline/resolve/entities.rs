@@ -153,12 +153,11 @@ pub fn group_names(mentions: &[Mention]) -> Vec<usize> {
 }
 
 impl DocumentEntities {
-    /// Groups the names and joins linked pronouns; `antecedent[i]` is the
-    /// index of the name mention pronoun `i` refers to.
-    pub fn new(mentions: Vec<Mention>, antecedent: &[Option<usize>]) -> Self {
-        let names: Vec<usize> = (0..mentions.len()).filter(|&i| mentions[i].kind == MentionKind::Name).collect();
-        let words: Vec<Vec<String>> = mentions.iter().map(|m| name_words(&m.text)).collect();
-        let mut sets = UnionFind(group_names(&mentions));
+    /// The entities of `mentions`, named as [`group_names`] grouped them
+    /// (`groups`), each linked pronoun joined to its antecedent's:
+    /// `antecedent[i]` is the index of the name mention pronoun `i` refers to.
+    pub fn new(mentions: Vec<Mention>, groups: &[usize], antecedent: &[Option<usize>]) -> Self {
+        let mut sets = UnionFind(groups.to_vec());
         for (i, a) in antecedent.iter().enumerate() {
             if let Some(a) = *a {
                 if mentions.get(a).is_some_and(|m| m.kind == MentionKind::Name) {
@@ -166,34 +165,34 @@ impl DocumentEntities {
                 }
             }
         }
+        // Each entity's name mentions, in text order.
         let mut entity_of = vec![None; mentions.len()];
-        let mut entities: Vec<Entity> = Vec::new();
+        let mut members: Vec<Vec<usize>> = Vec::new();
         let mut index_of_root = std::collections::HashMap::new();
-        for &i in &names {
-            let root = sets.find(i);
-            let e = *index_of_root.entry(root).or_insert_with(|| {
-                entities.push(Entity { label: mentions[i].text.clone(), aliases: Vec::new(), mentions: 0 });
-                entities.len() - 1
+        for i in (0..mentions.len()).filter(|&i| mentions[i].kind == MentionKind::Name) {
+            let e = *index_of_root.entry(sets.find(i)).or_insert_with(|| {
+                members.push(Vec::new());
+                members.len() - 1
             });
             entity_of[i] = Some(e);
-            let entity = &mut entities[e];
-            let text = &mentions[i].text;
-            if words[i].len() > name_words(&entity.label).len() {
-                let old = std::mem::replace(&mut entity.label, text.clone());
-                entity.aliases.push(old);
-            } else if *text != entity.label {
-                entity.aliases.push(text.clone());
-            }
+            members[e].push(i);
         }
+        let mut entities: Vec<Entity> = members
+            .iter()
+            .map(|names| {
+                // The label: the name with the most words, the first seen among them.
+                let best = names.iter().copied().max_by_key(|&i| (name_words(&mentions[i].text).len(), std::cmp::Reverse(i)));
+                let label = best.map(|i| mentions[i].text.clone()).unwrap_or_default();
+                let mut aliases: Vec<String> = names.iter().map(|&i| mentions[i].text.clone()).filter(|t| *t != label).collect();
+                aliases.sort();
+                aliases.dedup();
+                Entity { label, aliases, mentions: 0 }
+            })
+            .collect();
         for (i, m) in mentions.iter().enumerate() {
             if entity_of[i].is_none() && matches!(m.kind, MentionKind::Pronoun(_)) {
                 entity_of[i] = index_of_root.get(&sets.find(i)).copied();
             }
-        }
-        for entity in &mut entities {
-            entity.aliases.retain(|a| *a != entity.label);
-            entity.aliases.sort();
-            entity.aliases.dedup();
         }
         for e in entity_of.iter().flatten() {
             entities[*e].mentions += 1;
@@ -201,10 +200,13 @@ impl DocumentEntities {
         Self { mentions, entities, entity_of }
     }
 
-    /// The entity a mention inside chars [start, end) of the document
-    /// belongs to: the first mention that lies within the span.
+    /// The first mention (index) that lies within chars [start, end) of the
+    /// document and is what `want` wants (mentions are in text order).
     fn mention_within(&self, start: usize, end: usize, want: impl Fn(&Mention) -> bool) -> Option<usize> {
-        self.mentions.iter().position(|m| m.start >= start && m.end <= end && want(m))
+        let first = self.mentions.partition_point(|m| m.start < start);
+        (first..self.mentions.len())
+            .take_while(|&i| self.mentions[i].start < end)
+            .find(|&i| self.mentions[i].end <= end && want(&self.mentions[i]))
     }
 
     /// What the argument with this text at chars [start, end) of the document stands for.
@@ -262,7 +264,7 @@ mod tests {
         for &(p, a) in antecedent {
             links[p] = Some(a);
         }
-        DocumentEntities::new(mentions, &links)
+        DocumentEntities::new(mentions.clone(), &group_names(&mentions), &links)
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Resolve stage: a document's triples -> the entities their arguments stand for.
+//! Resolve stage: a document's text -> its entities, and what each triple
+//! argument stands for.
 //!
-//! Takes: an [`ExtractedDocument`] (its text, sentences and triples) and,
-//! when one is loaded, a [`CorefScorer`]. Gives: the document's
-//! [`DocumentEntities`] (its names grouped into entities, pronouns linked
-//! to the name they refer to) and, on every triple, the [`ArgumentEntity`]
-//! of its source and target.
+//! Takes: a document's text, its sentences' offsets and, when one is
+//! loaded, a [`CorefScorer`]. Gives: the document's [`DocumentEntities`]
+//! (its names grouped into entities, pronouns linked to the name they refer
+//! to), which say the [`ArgumentEntity`] of any span of the text
+//! ([`DocumentEntities::argument`]; the chunk stage sets it on every triple).
 //! How: [`mentions`] finds names and pronouns in the text; the model scores
 //! every name of a window as the antecedent of each he/she pronoun in it
 //! (windows of the model's token budget overlapping by a quarter; a
@@ -22,7 +23,6 @@ pub mod mentions;
 pub use entities::{group_names, ArgumentEntity, DocumentEntities, Entity};
 pub use mentions::{find_mentions, Gender, Mention, MentionKind, PronounKind};
 
-use super::sink::ExtractedDocument;
 use crate::model::{CorefScorer, EncodeError, TaggerError};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,25 +33,17 @@ pub enum ResolveError {
     Model(#[from] TaggerError),
 }
 
-/// Resolves a document's mentions and sets the entities of its triples' arguments.
-pub fn resolve_document(doc: &mut ExtractedDocument, scorer: Option<&dyn CorefScorer>) -> Result<(), ResolveError> {
-    let chars: Vec<char> = doc.document.text.chars().collect();
-    let starts: Vec<usize> = doc.sentences.iter().map(|s| s.sentence.start).collect();
-    let mentions = find_mentions(&chars, &starts);
+/// A document's mentions grouped into entities, pronouns linked by `scorer`
+/// (none without one); `sentence_starts` are the char offsets of its sentences.
+pub fn resolve(text: &str, sentence_starts: &[usize], scorer: Option<&dyn CorefScorer>) -> Result<DocumentEntities, ResolveError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mentions = find_mentions(&chars, sentence_starts);
+    let groups = group_names(&mentions);
     let links = match scorer {
-        Some(scorer) => link_pronouns(&doc.document.text, &mentions, scorer)?,
+        Some(scorer) => link_pronouns(text, &mentions, &groups, scorer)?,
         None => vec![None; mentions.len()],
     };
-    let entities = DocumentEntities::new(mentions, &links);
-    for es in &mut doc.sentences {
-        let base = es.sentence.start;
-        for t in &mut es.triples {
-            t.source_entity = entities.argument(&t.source.text, base + t.source.start, base + t.source.end);
-            t.target_entity = entities.argument(&t.target.text, base + t.target.start, base + t.target.end);
-        }
-    }
-    doc.entities = entities;
-    Ok(())
+    Ok(DocumentEntities::new(mentions, &groups, &links))
 }
 
 /// log(e^a + e^b), for scores that may be -inf.
@@ -72,7 +64,7 @@ fn tokens_of(offsets: &[(usize, usize)], start: usize, end: usize) -> std::ops::
 }
 
 /// For each mention, the name mention a he/she pronoun refers to.
-fn link_pronouns(text: &str, mentions: &[Mention], scorer: &dyn CorefScorer) -> Result<Vec<Option<usize>>, ResolveError> {
+fn link_pronouns(text: &str, mentions: &[Mention], groups: &[usize], scorer: &dyn CorefScorer) -> Result<Vec<Option<usize>>, ResolveError> {
     let mut links = vec![None; mentions.len()];
     let is_personal = |m: &Mention| matches!(m.kind, MentionKind::Pronoun(PronounKind::Personal(_)));
     if !mentions.iter().any(is_personal) || !mentions.iter().any(|m| m.kind == MentionKind::Name) {
@@ -81,7 +73,6 @@ fn link_pronouns(text: &str, mentions: &[Mention], scorer: &dyn CorefScorer) -> 
     let encoder = scorer.encoder();
     let encoded = encoder.encode(text)?;
     let spans: Vec<std::ops::Range<usize>> = mentions.iter().map(|m| tokens_of(&encoded.offsets, m.start, m.end)).collect();
-    let groups = group_names(mentions);
     let mut done = vec![false; mentions.len()];
     let mut ids = Vec::new();
     for window in encoder.windows(encoded.len()) {
