@@ -9,7 +9,7 @@ PYENV = HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH=export
 SHARED_DATA ?= ../shared/data/oie2016
 MODEL_DIR = models/kgx-minilm-lora
 
-.PHONY: setup test system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
+.PHONY: setup test cesi-eval system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
 	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint lexicon \
 	data-predicates train-multi model-multi train-layered model-layered carb-compare train-coref model-coref gap-eval
 
@@ -31,6 +31,7 @@ test:
 	$(STAGE) cargo-test $(SUB) cargo-test
 	$(STAGE) pytest $(SUB) pytest
 	$(STAGE) kill-resume $(SUB) kill-resume
+	$(STAGE) cesi-eval $(SUB) cesi-eval
 
 ## lint: rustfmt (rustfmt.toml), clap only in the commands and no overlong lines (scripts/check-layout.sh), clippy with warnings as errors
 lint:
@@ -119,6 +120,20 @@ model-coref: venv
 gap-eval:
 	@mkdir -p bench/out
 	$(KGX) eval --gold export/data/gap/gap-validation.tsv --format gap --write-predictions bench/out/gap-validation.predictions.tsv
+
+## cesi-eval: the entity index on CESI's validation sets (../shared/data/canonical), failing under the floors (average F1)
+CANONICAL_DATA ?= ../shared/data/canonical
+CESI_FLOORS ?= ambiguous/ambiguous_valid=0.90 base/base_valid=0.95
+cesi-eval:
+	@mkdir -p bench/out/cesi
+	@for set in ambiguous base; do $(PY) -m zipfile -e $(CANONICAL_DATA)/$$set.zip bench/out/cesi/ || exit 1; done
+	@for pair in $(CESI_FLOORS); do \
+	  file=$${pair%%=*}; floor=$${pair##*=}; \
+	  $(KGX) eval --format cesi --gold bench/out/cesi/$$file --write-predictions bench/out/cesi/$$(basename $$file).clusters.tsv \
+	    | tee bench/out/cesi/$$(basename $$file).txt || exit 1; \
+	  avg=$$(awk '/^kgx entity index/ {print $$NF}' bench/out/cesi/$$(basename $$file).txt); \
+	  awk -v a="$$avg" -v f="$$floor" 'BEGIN { if (a + 0 < f + 0) { print "cesi-eval: " a " under the floor " f; exit 1 } }' || exit 1; \
+	done
 
 ## models: the LoRA (one-triple and the two predicate-indexed), prefix- and prompt-tuning models, and the coreference model
 models: model model-multi model-layered model-prefix model-prompt model-coref

@@ -5,6 +5,8 @@
 //!   module of their own, and the only code with threads.
 //! - [`model`]: the [`model::Model`] value (manifest, tokenizer, ONNX
 //!   Runtime sessions, provider, precision, labels) and what loads it.
+//! - [`canon`]: canonical entities across documents (name keys, the entity
+//!   index and the pass that links aliases into one entity).
 //! - [`store`]: the persistent store (Oxigraph + SQLite run log) and its
 //!   sink; [`query`], [`export`], [`stats`] and [`eval`] read it.
 //! - The `kgx` binary (`src/main.rs`, `src/commands/`) turns flags into the
@@ -15,6 +17,7 @@
 //! failure to the documented exit code from the first typed error in its
 //! chain.
 
+pub mod canon;
 pub mod choice;
 pub mod eval;
 pub mod export;

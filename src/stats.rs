@@ -7,7 +7,8 @@
 //! runs from the run log.
 //! Invariants: read-only; the graph has one edge per distinct (source,
 //! target) pair of the asserted (not negated) extractions, its nodes are
-//! entities and descriptions; the top lists rank entities only.
+//! entities (an alias's node counted as the entity it is `owl:sameAs`) and
+//! descriptions; the top lists rank entities only.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -18,6 +19,7 @@ use petgraph::unionfind::UnionFind;
 
 use crate::query::{select_values, QueryError};
 use crate::store::runlog::RunRow;
+use crate::store::vocab::canonical_entity;
 
 #[derive(Debug, thiserror::Error)]
 #[error("stats: querying the store failed")]
@@ -52,19 +54,26 @@ pub fn compute(store: &Store, top: usize) -> Result<StoreStats, StatsError> {
         documents: number(store, "SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE { ?d a kgx:Document }")?,
         sentences: number(store, "SELECT (SUM(?c) AS ?n) WHERE { ?d a kgx:Document ; kgx:sentenceCount ?c }")?,
         extractions: number(store, "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a kgx:Extraction }")?,
-        entities: number(store, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a kgx:Entity }")?,
+        entities: number(store, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a kgx:Entity FILTER NOT EXISTS { ?e owl:sameAs ?c } }")?,
         descriptions: number(store, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a kgx:Description }")?,
         relations: number(store, "SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r a kgx:Relation }")?,
         ..StoreStats::default()
     };
-    let labels: HashMap<String, String> =
-        rows(store, "SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l } GROUP BY ?e")?
-            .into_iter()
-            .map(|mut r| (std::mem::take(&mut r[0]), std::mem::take(&mut r[1])))
-            .collect();
+    let labels: HashMap<String, String> = rows(
+        store,
+        "SELECT ?e (MIN(?l) AS ?label) WHERE { ?e a kgx:Entity ; rdfs:label ?l FILTER NOT EXISTS { ?e owl:sameAs ?c } } GROUP BY ?e",
+    )?
+    .into_iter()
+    .map(|mut r| (std::mem::take(&mut r[0]), std::mem::take(&mut r[1])))
+    .collect();
     let edges = rows(
         store,
-        "SELECT DISTINCT ?s ?t WHERE { ?x a kgx:Extraction ; rdf:subject ?s ; rdf:object ?t FILTER NOT EXISTS { ?x kgx:negated true } }",
+        &format!(
+            "SELECT DISTINCT ?s ?t WHERE {{ ?x a kgx:Extraction ; rdf:subject ?ms ; rdf:object ?mt
+               FILTER NOT EXISTS {{ ?x kgx:negated true }} {} {} }}",
+            canonical_entity("?ms", "?s"),
+            canonical_entity("?mt", "?t")
+        ),
     )?;
     let mut graph: DiGraph<String, ()> = DiGraph::new();
     let mut index: HashMap<String, NodeIndex> = HashMap::new();

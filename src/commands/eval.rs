@@ -8,7 +8,7 @@ use clap::Args;
 use std::io::Write;
 
 use kgx::eval::carb::{score, CarbScore};
-use kgx::eval::gap;
+use kgx::eval::{cesi, gap};
 use kgx::eval::{predict, predictions_from_rows, print_report, read_extractions, read_gold, store_rows, write_carb_rows, GoldFormat};
 use kgx::query::ReadStore;
 
@@ -33,15 +33,18 @@ pub struct EvalArgs {
     /// Write the predictions (CaRB TSV) here as well.
     #[arg(long)]
     pub write_extractions: Option<PathBuf>,
-    /// `--format gap`: write kgx's decisions here (`ID \t A-coref \t B-coref`, as GAP's scorer reads them).
+    /// `--format gap`: write kgx's decisions here (`ID \t A-coref \t B-coref`, as GAP's scorer reads them);
+    /// `--format cesi`: each element's cluster (`LINE \t PHRASE \t CLUSTER`).
     #[arg(long)]
     pub write_predictions: Option<PathBuf>,
 }
 
 /// Scores Open IE extractions (CaRB, OIE2016) or coreference (GAP).
 pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
-    if args.format == GoldFormat::Gap {
-        return eval_gap(args);
+    match args.format {
+        GoldFormat::Gap => return eval_gap(args),
+        GoldFormat::Cesi => return eval_cesi(args),
+        GoldFormat::Carb | GoldFormat::Oie2016 => {}
     }
     eval_open_ie(args).map(drop)
 }
@@ -60,6 +63,38 @@ fn eval_gap(args: &EvalArgs) -> anyhow::Result<()> {
     }
     let s = gap::score(&rows, &decisions);
     gap::print_report(&args.gold.display().to_string(), &s, &mut std::io::stdout().lock())?;
+    Ok(())
+}
+
+/// CESI: the entity index on each triple's subject phrase, in file order
+/// and shuffled, against the gold entities; with two baselines.
+fn eval_cesi(args: &EvalArgs) -> anyhow::Result<()> {
+    if args.extractions.is_some() || args.store.is_some() || args.write_extractions.is_some() {
+        anyhow::bail!("--format cesi clusters the file's subject phrases: --extractions, --store and --write-extractions do not apply");
+    }
+    let elements = cesi::read_cesi(&args.gold)?;
+    let gold: Vec<String> = elements.iter().map(|e| e.gold.clone()).collect();
+    let in_file_order = cesi::cluster(&elements, &(0..elements.len()).collect::<Vec<_>>()).context("entity index")?;
+    let seed = 7_038_840;
+    let in_shuffled_order = cesi::cluster(&elements, &cesi::shuffled(elements.len(), seed)).context("entity index")?;
+    if in_file_order != in_shuffled_order {
+        anyhow::bail!("the entity index gave different clusters in file order and in shuffled order (seed {seed}): a bug");
+    }
+    if let Some(path) = &args.write_predictions {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?);
+        for (e, c) in elements.iter().zip(&in_file_order) {
+            writeln!(f, "{}\t{}\t{c}", e.line, e.phrase.replace(['\t', '\n'], " "))?;
+        }
+        f.flush()?;
+    }
+    let rows = [
+        ("every phrase alone", cesi::score(&cesi::singletons(&elements), &gold)),
+        ("exact normalised", cesi::score(&cesi::exact_strings(&elements), &gold)),
+        ("kgx entity index", cesi::score(&in_file_order, &gold)),
+    ];
+    let mut out = std::io::stdout().lock();
+    cesi::print_report(&args.gold.display().to_string(), &elements, &rows, &mut out)?;
+    writeln!(out, "file order and shuffled order (seed {seed}): identical clusters")?;
     Ok(())
 }
 

@@ -129,8 +129,11 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
             (Ok(_), false) => "completed",
         };
         let finished = store.finish(status, result.as_ref().map_or(0, |s| s.skipped));
+        if let (Ok((entities, linked)), false) = (&finished, args.quiet) {
+            eprintln!("kgx: entity graph rebuilt: {entities} entities ({linked} names linked to another name's entity)");
+        }
         // The pipeline's error, if any, is the one to report.
-        result.map_err(anyhow::Error::from).and_then(|stats| finished.map(|()| stats).map_err(anyhow::Error::from))
+        result.map_err(anyhow::Error::from).and_then(|stats| finished.map(|_| stats).map_err(anyhow::Error::from))
     };
     progress.finish();
     let interrupted = stop.load(Ordering::SeqCst);

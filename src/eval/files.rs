@@ -17,18 +17,23 @@ pub enum GoldFormat {
     Oie2016,
     /// GAP coreference (scored by [`super::gap`], not as Open IE tuples).
     Gap,
+    /// CESI noun-phrase canonicalization (scored by [`super::cesi`]).
+    Cesi,
 }
 
 crate::choice::choices!(GoldFormat {
     Carb => "carb", "`SENTENCE \\t RELATION \\t ARG1 \\t ARG2 ...`";
     Oie2016 => "oie2016", "`SENTENCE \\t PREDICATE-HEAD \\t FULL-PREDICATE \\t ARG1 \\t ARG2 ...`";
     Gap => "gap", "GAP coreference TSV (ID, Text, Pronoun, Pronoun-offset, A, A-offset, A-coref, B, B-offset, B-coref, URL)";
+    Cesi => "cesi", "CESI canonicalization JSON lines (`triple`, `true_link.subject`), scored per subject phrase";
 });
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("cannot read {path}")]
     Read { path: PathBuf, source: csv::Error },
+    #[error("cannot read {path}")]
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}: {problem}")]
     Format { path: PathBuf, line: u64, problem: String },
 }
@@ -61,8 +66,8 @@ pub fn read_gold(path: &Path, format: GoldFormat) -> Result<Gold, EvalError> {
         let (relation, first_arg) = match (format, cols.len()) {
             (GoldFormat::Carb, n) if n >= 3 => (&cols[1], 2),
             (GoldFormat::Oie2016, n) if n >= 4 => (&cols[2], 3),
-            (GoldFormat::Gap, _) => {
-                let problem = "a GAP file holds coreference examples, not Open IE tuples (see eval::gap)".to_string();
+            (GoldFormat::Gap | GoldFormat::Cesi, _) => {
+                let problem = "a GAP or CESI file is not Open IE tuples (see eval::gap, eval::cesi)".to_string();
                 return Err(EvalError::Format { path: path.to_path_buf(), line, problem });
             }
             _ => {

@@ -16,6 +16,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::files::EvalError;
+use super::Prf;
 use crate::model::Model;
 use crate::pipeline::resolve::{DocumentEntities, MentionKind};
 use crate::pipeline::{self, Document, ExtractedDocument, PipelineError, PipelineOptions, Sink, WriteStats};
@@ -124,15 +125,8 @@ pub fn predict(model: &Model, rows: &[GapRow]) -> Result<Vec<GapDecision>, Pipel
     Ok(decisions)
 }
 
-/// Precision, recall and F1 of TRUE decisions.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Prf {
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-}
-
 impl Prf {
+    /// Precision, recall and F1 of TRUE decisions (predicted, gold).
     fn of(pairs: impl Iterator<Item = (bool, bool)>) -> Self {
         let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
         for (predicted, gold) in pairs {
@@ -145,8 +139,7 @@ impl Prf {
         }
         let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
         let recall = if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 0.0 };
-        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-        Self { precision, recall, f1 }
+        Self::new(precision, recall)
     }
 }
 

@@ -4,12 +4,14 @@
 //! from one of: the model run on the gold sentences ([`predict`]), a store
 //! ([`store_rows`]), or a CaRB TSV file. Gives: a [`carb::CarbScore`] (P/R/F1
 //! with all predictions and at the best confidence threshold, and the
-//! PR-curve area) and its report.
+//! PR-curve area) and its report. Coreference (GAP) and entity
+//! canonicalization (CESI) are scored by [`gap`] and [`cesi`], sharing [`Prf`].
 //! Invariants: the model sees each gold sentence exactly as written in the
 //! gold file, one sentence a document, from memory; predictions are matched
 //! to gold by sentence text.
 
 pub mod carb;
+pub mod cesi;
 pub mod files;
 pub mod gap;
 
@@ -23,6 +25,22 @@ use crate::pipeline::{self, Document, ExtractedDocument, PipelineError, Pipeline
 use crate::query::{select_values, QueryError};
 
 pub use files::{read_extractions, read_gold, write_carb_rows, EvalError, Gold, GoldFormat};
+
+/// Precision, recall and F1.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Prf {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Prf {
+    /// F1 from precision and recall (0 when both are 0).
+    pub fn new(precision: f64, recall: f64) -> Self {
+        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+        Self { precision, recall, f1 }
+    }
+}
 
 /// Tags every sentence (one a document, exactly as written) and returns
 /// the extractions as CaRB rows (sentence, confidence, relation, arg1, arg2),

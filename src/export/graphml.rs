@@ -1,7 +1,8 @@
 //! GraphML of the entity graph, for Gephi, Cytoscape, yEd, networkx, igraph.
 //!
 //! Takes: the store. Gives: a directed GraphML document whose nodes are the
-//! entities and the document-local descriptions (`label`, `mentions`:
+//! entities (an alias's node folded into the entity it is `owl:sameAs`)
+//! and the document-local descriptions (`label`, `mentions`:
 //! extractions naming the node, `kind`: entity or description) and whose
 //! edges are relation instances aggregated per (source, relation, target)
 //! of the asserted (not negated) extractions
@@ -17,6 +18,7 @@ use oxigraph::store::Store;
 
 use super::ExportError;
 use crate::query::select_values;
+use crate::store::vocab::canonical_entity;
 
 struct Edge {
     source: String,
@@ -28,15 +30,19 @@ struct Edge {
 
 pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, ExportError> {
     let select = |q: &str| select_values(store, q).map_err(ExportError::Query);
-    let edge_rows = select(
-        "SELECT ?s ?t (MIN(?rl) AS ?label) (COUNT(DISTINCT ?x) AS ?n) (AVG(?c) AS ?conf) WHERE {
-           ?x a kgx:Extraction ; rdf:subject ?s ; rdf:predicate ?r ; rdf:object ?t ; kgx:confidence ?c .
-           FILTER NOT EXISTS { ?x kgx:negated true }
-           ?r rdfs:label ?rl } GROUP BY ?s ?r ?t",
-    )?;
+    let edge_rows = select(&format!(
+        "SELECT ?s ?t (MIN(?rl) AS ?label) (COUNT(DISTINCT ?x) AS ?n) (AVG(?c) AS ?conf) WHERE {{
+           ?x a kgx:Extraction ; rdf:subject ?ms ; rdf:predicate ?r ; rdf:object ?mt ; kgx:confidence ?c .
+           FILTER NOT EXISTS {{ ?x kgx:negated true }}
+           {} {}
+           ?r rdfs:label ?rl }} GROUP BY ?s ?r ?t",
+        canonical_entity("?ms", "?s"),
+        canonical_entity("?mt", "?t")
+    ))?;
     let node_rows = select(
         "SELECT ?e (MIN(?l) AS ?label) (SAMPLE(?k) AS ?kind) WHERE {
-           { ?e a kgx:Entity . BIND(\"entity\" AS ?k) } UNION { ?e a kgx:Description . BIND(\"description\" AS ?k) }
+           { ?e a kgx:Entity . BIND(\"entity\" AS ?k) FILTER NOT EXISTS { ?e owl:sameAs ?c } }
+           UNION { ?e a kgx:Description . BIND(\"description\" AS ?k) }
            ?e rdfs:label ?l } GROUP BY ?e",
     )?;
     let mut nodes: BTreeMap<String, (String, u64, String)> =

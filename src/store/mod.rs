@@ -11,6 +11,7 @@
 //! the run log lists it with the same content hash *and* its graph holds
 //! that hash (the log is asked first, so new documents never read RocksDB).
 
+pub mod entities;
 pub mod lock;
 pub mod rdf;
 pub mod runlog;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use oxigraph::model::{GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef, Quad, QuadRef, TermRef};
 use oxigraph::store::Store;
 
-use super::vocab::{kgx, prov, rdf, rdfs, skos, xsd, Iris};
+use super::vocab::{kgx, prov, rdf, rdfs, xsd, Iris};
 use super::StoreError;
 use crate::pipeline::resolve::ArgumentEntity;
 use crate::pipeline::{ExtractedDocument, StoredCheck, WriteStats};
@@ -64,6 +64,10 @@ impl RdfStore {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn iris(&self) -> &Iris {
+        &self.iris
     }
 
     fn err(&self, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -194,7 +198,7 @@ fn document_quads(
     add(d, kgx::SENTENCE_COUNT, typed(doc.sentence_count, xsd::INTEGER).as_ref().into());
     add(d, prov::WAS_GENERATED_BY, run.as_ref().into());
     let mut triples = 0;
-    // The entities this document's triples name (their other names follow the loop).
+    // The entities this document's triples name.
     let mut named: HashSet<String> = HashSet::new();
     for es in doc.sentences.iter().filter(|s| !s.triples.is_empty()) {
         let s = &es.sentence;
@@ -220,11 +224,12 @@ fn document_quads(
                 if *local {
                     add(n.as_ref(), rdf::TYPE, kgx::DESCRIPTION.into());
                     add(n.as_ref(), kgx::DOCUMENT, d.into());
+                    add(n.as_ref(), rdfs::LABEL, Literal::new_simple_literal(*label).as_ref().into());
                 } else {
+                    // Its labels and aliases are entity-level facts: the entity graph holds them.
                     named.insert(n.as_str().to_string());
                     add(n.as_ref(), rdf::TYPE, kgx::ENTITY.into());
                 }
-                add(n.as_ref(), rdfs::LABEL, Literal::new_simple_literal(*label).as_ref().into());
             }
             let rel = rel.as_ref();
             add(rel, rdf::TYPE, kgx::RELATION.into());
@@ -271,13 +276,6 @@ fn document_quads(
             add(x, prov::GENERATED_AT_TIME, now.as_ref().into());
         }
     }
-    for entity in doc.entities.entities.iter().filter(|e| !e.aliases.is_empty()) {
-        let Some(iri) = crate::iri::mint(&iris.base, "entity", &entity.label).filter(|i| named.contains(i)) else { continue };
-        let n = node(iri);
-        for alias in &entity.aliases {
-            add(n.as_ref(), skos::ALT_LABEL, Literal::new_simple_literal(alias).as_ref().into());
-        }
-    }
     entities.extend(named);
     triples
 }
@@ -287,13 +285,13 @@ fn document_quads(
 /// extraction keeps its text, asserts nothing), None for text that names
 /// nothing (no letter or digit).
 fn entity_node<'e>(iris: &Iris, doc_iri: &str, entity: &'e ArgumentEntity) -> Option<Option<(NamedNode, &'e str, bool)>> {
-    let (base, text, local) = match entity {
-        ArgumentEntity::Shared(text) => (iris.base.clone(), text, false),
+    let (iri, text, local) = match entity {
+        // A name's node is that of its key: every spelling of the name, in every document, meets there.
+        ArgumentEntity::Shared(text) => (iris.entity(&crate::canon::name::key(text)?), text, false),
         // A description is a node of its document only.
-        ArgumentEntity::Local(text) => (format!("{doc_iri}/"), text, true),
+        ArgumentEntity::Local(text) => (crate::iri::mint(&format!("{doc_iri}/"), "entity", text)?, text, true),
         ArgumentEntity::Unresolved => return Some(None),
     };
-    let iri = crate::iri::mint(&base, "entity", text)?;
     NamedNode::new(iri).ok().map(|n| Some((n, text.as_str(), local)))
 }
 

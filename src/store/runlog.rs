@@ -3,7 +3,9 @@
 //! Takes: run starts and ends, committed chunks and failed documents.
 //! Gives: `runs` (id, model, device, provider, start/end, counts, status)
 //! and `documents` (id, source, content hash, status, counts, run, error)
-//! for `kgx stats` and for people asking what happened.
+//! for `kgx stats` and for people asking what happened; and the entity
+//! index ([`crate::canon::index`]), each document's names written in the
+//! transaction that lists the document.
 //! Invariants: written after the RDF store commits, so it never claims a
 //! document the store lacks; a run left `running` by a killed process is
 //! marked `killed` by the next writer (which holds the store lock).
@@ -69,7 +71,13 @@ impl RunLog {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(crate::canon::index::SCHEMA).map_err(err)?;
         Ok(Self { conn, path })
+    }
+
+    /// The database, for the entity index's pass ([`crate::canon::index`]).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
@@ -123,6 +131,7 @@ impl RunLog {
                         now
                     ])
                     .map_err(err)?;
+                crate::canon::index::record_document(&tx, &d.document.id, &crate::canon::names_of(d)).map_err(err)?;
             }
         }
         Self::update_counts(&tx, run_id, counts).map_err(err)?;

@@ -3,6 +3,8 @@
 //! Takes: a store directory (created if missing) and the run being made.
 //! Gives: commits to the RDF store, then to the run log, per chunk; then
 //! hands the chunk's freed memory back to the system ([`crate::memory`]).
+//! At the end of a run (also a stopped or failed one), rebuilds the entity
+//! graph ([`super::entities`]).
 //! Invariants: holds the store's writer lock for its whole life; the run's
 //! graph is written with the first chunk that stores anything, so a run
 //! that stores nothing leaves the RDF store untouched.
@@ -38,10 +40,15 @@ impl StoreSink {
         Ok((Self { dir: dir.to_path_buf(), _lock: lock, rdf, runlog, run, run_written: false, counts: RunCounts::default() }, stale))
     }
 
-    /// Ends the run in the log with its final status.
-    pub fn finish(&mut self, status: &str, skipped: usize) -> Result<(), StoreError> {
+    /// Rebuilds the entity graph from the entity index, then ends the run
+    /// in the log with its final status. Returns (entities, names linked to
+    /// another name's entity).
+    pub fn finish(&mut self, status: &str, skipped: usize) -> Result<(usize, usize), StoreError> {
         self.counts.skipped = skipped;
-        self.runlog.finish_run(&self.run.id, status, self.counts)
+        let linked = super::entities::rebuild(self.rdf.store(), self.runlog.connection(), self.rdf.iris())
+            .map_err(|e| StoreError::Rdf { dir: self.dir.clone(), source: e })?;
+        self.runlog.finish_run(&self.run.id, status, self.counts)?;
+        Ok(linked)
     }
 }
 

@@ -32,14 +32,23 @@ pub const PROV: &str = prov_term!("").as_str();
 pub const DEFAULT_BASE: &str = "https://kgx.invalid/";
 
 /// Prefixes predeclared in `kgx query` and written in Turtle exports.
-pub const PREFIXES: [(&str, &str); 6] = [
+pub const PREFIXES: [(&str, &str); 7] = [
     ("kgx", KGX),
+    ("owl", "http://www.w3.org/2002/07/owl#"),
     ("prov", PROV),
     ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
     ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
     ("skos", "http://www.w3.org/2004/02/skos/core#"),
     ("xsd", "http://www.w3.org/2001/XMLSchema#"),
 ];
+
+/// SPARQL that binds `entity` to the entity a mention-level node names:
+/// the node an alias's node is `owl:sameAs` (entity graph), else the node
+/// itself. `mention` and `entity` are variables (`?m`, `?e`).
+pub fn canonical_entity(mention: &str, entity: &str) -> String {
+    let via = format!("{}_canonical", entity.trim_start_matches('?'));
+    format!("OPTIONAL {{ {mention} owl:sameAs ?{via} }} BIND(COALESCE(?{via}, {mention}) AS {entity})")
+}
 
 /// PROV-O terms kgx writes.
 pub mod prov {
@@ -51,6 +60,14 @@ pub mod prov {
     pub const GENERATED_AT_TIME: NamedNodeRef<'_> = prov_term!("generatedAtTime");
     pub const STARTED_AT_TIME: NamedNodeRef<'_> = prov_term!("startedAtTime");
     pub const USED: NamedNodeRef<'_> = prov_term!("used");
+}
+
+/// OWL terms kgx writes.
+pub mod owl {
+    use super::NamedNodeRef;
+
+    /// A name's node is the node of the entity it is another name of (entity graph).
+    pub const SAME_AS: NamedNodeRef<'_> = NamedNodeRef::new_unchecked("http://www.w3.org/2002/07/owl#sameAs");
 }
 
 /// SKOS terms kgx writes.
@@ -98,6 +115,8 @@ pub mod kgx {
     pub const DEVICE: NamedNodeRef<'_> = kgx_term!("device");
     pub const PROVIDER: NamedNodeRef<'_> = kgx_term!("provider");
     pub const PRECISION: NamedNodeRef<'_> = kgx_term!("precision");
+    /// Extraction arguments, over every document, that name an entity.
+    pub const MENTION_COUNT: NamedNodeRef<'_> = kgx_term!("mentionCount");
     /// (start, end) of the source, relation and target spans of an extraction.
     pub const SPAN_OFFSETS: [(NamedNodeRef<'_>, NamedNodeRef<'_>); 3] = [
         (kgx_term!("sourceStart"), kgx_term!("sourceEnd")),
@@ -125,6 +144,14 @@ impl Iris {
     }
     pub fn extraction(&self, sentence: &str, k: usize) -> String {
         format!("{sentence}/extraction/{k}")
+    }
+    /// The node of a name key (`crate::canon::name`), shared by every document.
+    pub fn entity(&self, key: &str) -> String {
+        format!("{}entity/{}", self.base, crate::iri::key(key))
+    }
+    /// The graph of entity-level facts, rebuilt from the entity index.
+    pub fn entity_graph(&self) -> String {
+        format!("{}graph/entities", self.base)
     }
     pub fn run(&self, run_id: &str) -> String {
         format!("{}run/{}", self.base, encode_id(run_id))

@@ -1,7 +1,7 @@
 //! Entities, not strings: pronouns resolved to names, descriptions local to
 //! their document, coreference scored on GAP (`kgx eval --format gap`).
 
-use super::{extract, repo, run, select, stderr, stdout, write_jsonl};
+use super::{extract, mask_runs, repo, run, select, stderr, stdout, write_jsonl};
 
 /// A resolved pronoun's extraction points at its antecedent's entity; an
 /// unresolved one ("It" with no name to link to) asserts nothing.
@@ -162,4 +162,154 @@ fn document_order_and_chunks_do_not_change_the_entities() {
     assert_eq!(ra, rb);
     let resolved = select(&a, "SELECT ?x WHERE { ?x kgx:sourceText ?t ; rdf:subject ?s FILTER(LCASE(STR(?t)) IN (\"he\", \"she\")) }");
     assert!(resolved.len() >= 3, "only {} he/she sources resolved in 16 GAP paragraphs", resolved.len());
+}
+
+/// The nodes `owl:sameAs` another in the entity graph: (alias label, entity label).
+fn same_as(store: &std::path::Path) -> Vec<Vec<String>> {
+    select(
+        store,
+        "SELECT ?al ?el WHERE { GRAPH <https://kgx.invalid/graph/entities> {
+           ?a owl:sameAs ?e . ?a rdfs:label ?al . ?e rdfs:label ?el } } ORDER BY ?al",
+    )
+}
+
+/// A later run links a new document's surname to the one full name already
+/// stored (without re-reading the old documents), and unlinks it when a
+/// second full name makes the surname ambiguous.
+#[test]
+fn a_surname_in_a_later_document_joins_the_one_full_name_and_leaves_when_it_is_ambiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let docs = [
+        ("marie", "Marie Curie won the Nobel Prize in 1903."),
+        ("curie", "Curie discovered polonium in 1898."),
+        ("pierre", "Pierre Curie taught physics in Paris."),
+    ];
+    let mut files = Vec::new();
+    for (id, text) in docs {
+        let path = dir.path().join(format!("{id}.jsonl"));
+        write_jsonl(&path, &[(id, text)]);
+        files.push(path);
+    }
+    let input = |i: usize| files[i].to_str().unwrap().to_string();
+    assert!(extract(&store, &[&input(0)], &[]).status.success());
+    assert!(same_as(&store).is_empty());
+    let o = extract(&store, &[&input(0), &input(1)], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(same_as(&store), vec![vec!["Curie".to_string(), "Marie Curie".to_string()]]);
+    let entity = select(
+        &store,
+        "SELECT ?l ?alt ?n WHERE { GRAPH <https://kgx.invalid/graph/entities> {
+           <https://kgx.invalid/entity/marie_curie> rdfs:label ?l ; skos:altLabel ?alt ; kgx:mentionCount ?n } }",
+    );
+    assert_eq!(entity, vec![vec!["Marie Curie".to_string(), "Curie".to_string(), "2".to_string()]]);
+    let top = run(&["query", "--store", store.to_str().unwrap(), "--format", "csv", "queries/top_entities.rq"]);
+    let top = stdout(&top);
+    assert!(top.contains("Marie Curie,2"), "both documents' neighbours count for one entity: {top}");
+    assert!(!top.lines().any(|l| l.starts_with("Curie,")), "{top}");
+    assert!(extract(&store, &[&input(0), &input(1), &input(2)], &[]).status.success());
+    assert!(same_as(&store).is_empty(), "Curie could be Marie or Pierre: {:?}", same_as(&store));
+}
+
+/// Every quad of a store's export, sorted, with run IRIs and times masked
+/// and without the documents' source paths.
+fn masked_quads(store: &std::path::Path) -> Vec<String> {
+    let o = run(&["export", "--store", store.to_str().unwrap(), "--format", "nquads"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let time = "\"^^<http://www.w3.org/2001/XMLSchema#dateTime>";
+    let mut lines: Vec<String> = mask_runs(&stdout(&o))
+        .lines()
+        .filter(|l| !l.contains("<https://kgx.invalid/ns#source>"))
+        .map(|l| match l.find(time).and_then(|end| Some((l[..end].rfind('"')?, end))) {
+            Some((start, end)) => format!("{}\"TIME{}", &l[..start], &l[end..]),
+            None => l.to_string(),
+        })
+        .collect();
+    lines.sort();
+    lines.dedup();
+    lines
+}
+
+/// Documents in another order, and the same corpus in two runs, give the
+/// same graph, the entity graph included.
+#[test]
+fn document_order_and_splitting_a_corpus_over_runs_do_not_change_the_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("samples/wiki_people.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let forward = dir.path().join("forward.jsonl");
+    let backward = dir.path().join("backward.jsonl");
+    let (first, second) = (dir.path().join("first.jsonl"), dir.path().join("second.jsonl"));
+    std::fs::write(&forward, lines.join("\n") + "\n").unwrap();
+    std::fs::write(&backward, lines.iter().rev().copied().collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let half = lines.len() / 2;
+    std::fs::write(&first, lines[half..].join("\n") + "\n").unwrap();
+    std::fs::write(&second, lines[..half].join("\n") + "\n").unwrap();
+    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    assert!(extract(&a, &[forward.to_str().unwrap()], &[]).status.success());
+    assert!(extract(&b, &[backward.to_str().unwrap()], &[]).status.success());
+    assert!(extract(&c, &[first.to_str().unwrap()], &[]).status.success());
+    assert!(extract(&c, &[second.to_str().unwrap()], &[]).status.success());
+    let qa = masked_quads(&a);
+    assert!(qa.iter().any(|q| q.contains("owl#sameAs")), "the sample links no alias: the test proves nothing");
+    assert_same_quads(&qa, &masked_quads(&b), "reversed order");
+    assert_same_quads(&qa, &masked_quads(&c), "two runs, second half first");
+}
+
+fn assert_same_quads(a: &[String], b: &[String], what: &str) {
+    let only_a: Vec<&String> = a.iter().filter(|q| b.binary_search(q).is_err()).take(8).collect();
+    let only_b: Vec<&String> = b.iter().filter(|q| a.binary_search(q).is_err()).take(8).collect();
+    assert!(only_a.is_empty() && only_b.is_empty(), "{what}: only in the first {only_a:#?}\nonly in the second {only_b:#?}");
+}
+
+/// `kgx eval --format cesi` clusters subject phrases with the entity index,
+/// checks file and shuffled order agree, and prints CESI's measures next
+/// to the two baselines.
+#[test]
+fn cesi_eval_clusters_aliases_and_beats_both_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let gold = dir.path().join("cesi.json");
+    let rows = [
+        ("Bill Gates", "/m/gates"),
+        ("Gates", "/m/gates"),
+        ("Bill Gates's", "/m/gates"),
+        ("IBM", "/m/ibm"),
+        ("International Business Machines", "/m/ibm"),
+        ("Paris", "/m/paris"),
+        ("paris", "/m/paris"),
+        ("the Paris", "/m/paris"),
+        ("Chapman", "/m/chapman"),
+        ("Tracy Chapman", "/m/tracy"),
+        ("Chapman University", "/m/university"),
+    ];
+    let lines: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (phrase, id))| {
+            serde_json::json!({ "_id": i, "triple": [phrase, "be", "x"], "true_link": { "subject": id, "object": "/m/x" } }).to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&gold, lines.concat()).unwrap();
+    let predictions = dir.path().join("clusters.tsv");
+    let o = run(&["eval", "--format", "cesi", "--gold", gold.to_str().unwrap(), "--write-predictions", predictions.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("identical clusters"), "{out}");
+    let average = |system: &str| -> f64 {
+        let line = out.lines().find(|l| l.starts_with(system)).unwrap_or_else(|| panic!("no {system} row: {out}"));
+        line.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    assert!(average("kgx entity index") > average("exact normalised") + 0.1, "{out}");
+    assert!(average("exact normalised") > average("every phrase alone"), "{out}");
+    let clusters = std::fs::read_to_string(&predictions).unwrap();
+    let cluster_of = |line: usize| clusters.lines().nth(line - 1).unwrap().split('\t').nth(2).unwrap().to_string();
+    assert_eq!(cluster_of(1), cluster_of(2));
+    assert_eq!(cluster_of(4), cluster_of(5));
+    assert_ne!(cluster_of(9), cluster_of(10), "Chapman could be Tracy or the university");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"triple\": [\"a\", \"b\", \"c\"]}\n").unwrap();
+    let o = run(&["eval", "--format", "cesi", "--gold", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("bad.json:1") && stderr(&o).contains("true_link.subject"), "{}", stderr(&o));
 }

@@ -2,7 +2,9 @@
 
 Takes: LemmInflect's inflection table (MIT, PyPI `lemminflect`, derived from
 the NIH SPECIALIST Lexicon), installed by `make venv`.
-Gives: models/lexicon/verbs.tsv, one verb a line,
+Gives: models/lexicon/nouns.tsv, `PLURAL<TAB>SINGULAR` for every common
+noun whose plural is not itself a noun lemma (kgx's entity names are keyed
+on the singular: src/canon/name.rs), and models/lexicon/verbs.tsv, one verb a line,
 `LEMMA<TAB>VBD<TAB>VBN<TAB>VBG<TAB>VBZ` (several spellings joined by `/`),
 which kgx compiles into its binary (src/pipeline/relation.rs), and
 models/lexicon/coverage.json: how many verb tokens of CaRB dev's gold
@@ -47,6 +49,27 @@ def verb_table() -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+def noun_table() -> list[tuple[str, str]]:
+    """(plural, singular) of every lower-case common noun LemmInflect lists
+    whose plural differs from it and is not a noun lemma itself ("news",
+    "glasses" stay as they are), sorted by plural; a plural of two nouns
+    keeps the first singular in alphabetical order."""
+    import lemminflect
+
+    path = resources.files("lemminflect") / "resources" / "infl_lu.csv.gz"
+    with gzip.open(str(path), "rt", encoding="utf-8") as f:
+        lemmas = sorted({line.split(",")[0] for line in f if line.split(",")[1] == "noun"})
+    known = set(lemmas)
+    plurals: dict[str, str] = {}
+    for lemma in lemmas:
+        if not lemma.isalpha() or not lemma.islower():
+            continue
+        for plural in lemminflect.getAllInflections(lemma, upos="NOUN").get("NNS", ()):
+            if plural != lemma and plural.isalpha() and plural not in known:
+                plurals.setdefault(plural, lemma)
+    return sorted(plurals.items())
+
+
 def coverage(rows) -> dict:
     """Verb tokens (spaCy's VERB, not AUX) of CaRB dev's gold relations,
     found in their sentences: how many the lexicon (with kgx's closed
@@ -88,6 +111,9 @@ def main(argv=None) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "verbs.tsv").write_text("".join("\t".join(r) + "\n" for r in rows), encoding="utf-8")
     print(f"{len(rows)} verbs -> {OUT / 'verbs.tsv'}")
+    nouns = noun_table()
+    (OUT / "nouns.tsv").write_text("".join(f"{p}\t{s}\n" for p, s in nouns), encoding="utf-8")
+    print(f"{len(nouns)} plural nouns -> {OUT / 'nouns.tsv'}")
     if not a.no_coverage:
         report = coverage(rows)
         write_json(OUT / "coverage.json", report)

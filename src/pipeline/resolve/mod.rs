@@ -21,7 +21,7 @@ pub mod entities;
 pub mod mentions;
 
 pub use entities::{group_names, ArgumentEntity, DocumentEntities, Entity};
-pub use mentions::{find_mentions, Gender, Mention, MentionKind, PronounKind};
+pub use mentions::{find_mentions, Gender, Mention, MentionKind, PronounKind, TITLES};
 
 use crate::model::{CorefScorer, EncodeError, TaggerError};
 
