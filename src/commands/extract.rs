@@ -128,9 +128,13 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
             (Ok(_), true) => "interrupted",
             (Ok(_), false) => "completed",
         };
+        let rebuilding = std::time::Instant::now();
         let finished = store.finish(status, result.as_ref().map_or(0, |s| s.skipped));
         if let (Ok((entities, linked)), false) = (&finished, args.quiet) {
-            eprintln!("kgx: entity graph rebuilt: {entities} entities ({linked} names linked to another name's entity)");
+            eprintln!(
+                "kgx: entity graph rebuilt in {:.1} s: {entities} entities ({linked} names linked to another name's entity)",
+                rebuilding.elapsed().as_secs_f64()
+            );
         }
         // The pipeline's error, if any, is the one to report.
         result.map_err(anyhow::Error::from).and_then(|stats| finished.map(|_| stats).map_err(anyhow::Error::from))

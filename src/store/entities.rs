@@ -8,7 +8,10 @@
 //! the entity, that name's node `owl:sameAs` the entity's node, with its
 //! own label. Document graphs keep naming the nodes of their own names.
 //! Invariants: the graph is a function of the index alone (not of the
-//! order documents came in); readers see the old graph or the new one.
+//! order documents came in); memory stays bounded (the old graph is
+//! removed in batches, the new one goes through the bulk loader), at the
+//! price of atomicity: a run killed during the rebuild leaves the graph
+//! partial, and the next `kgx extract` (the resume) rebuilds it.
 
 use oxigraph::model::{GraphNameRef, Literal, NamedNode, NamedNodeRef, Quad, QuadRef, TermRef};
 use oxigraph::store::Store;
@@ -18,24 +21,47 @@ use crate::canon::index::{for_each_entity, Clusters, EntityFacts};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Quads removed per transaction when the old entity graph is cleared.
+const CLEAR_BATCH: usize = 50_000;
+
 /// Replaces the entity graph with what the index says; returns (entities, names linked to another).
 pub fn rebuild(store: &Store, index: &rusqlite::Connection, iris: &Iris) -> Result<(usize, usize), BoxError> {
     let clusters = crate::canon::index::link(index)?;
     let graph = NamedNode::new_unchecked(iris.entity_graph());
-    let mut tx = store.start_transaction()?;
-    tx.remove_named_graph(graph.as_ref())?;
+    clear(store, graph.as_ref())?;
+    // The bulk loader spills sorted runs to disk and ingests them at commit, atomically.
+    let mut loader = store.bulk_loader().with_num_threads(1).with_max_memory_size_in_megabytes(128);
     let mut entities = 0;
     let mut quads: Vec<Quad> = Vec::new();
     for_each_entity(index, &clusters, |f| {
         entities += 1;
         entity_quads(&f, iris, graph.as_ref(), &mut quads);
-        for q in quads.drain(..) {
-            tx.insert(q.as_ref());
+        if quads.len() >= CLEAR_BATCH {
+            loader.load_quads(quads.drain(..))?;
         }
         Ok(())
     })?;
-    tx.commit()?;
+    loader.load_quads(quads)?;
+    loader.commit()?;
     Ok((entities, linked_names(&clusters)))
+}
+
+/// Empties `graph` a batch of quads per transaction, so memory stays
+/// bounded however large the graph (the rebuild is not atomic: a run killed
+/// here leaves the graph partial until the next run rebuilds it).
+fn clear(store: &Store, graph: NamedNodeRef<'_>) -> Result<(), BoxError> {
+    loop {
+        let batch: Vec<Quad> =
+            store.quads_for_pattern(None, None, None, Some(graph.into())).take(CLEAR_BATCH).collect::<Result<_, _>>()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = store.start_transaction()?;
+        for q in &batch {
+            tx.remove(q.as_ref());
+        }
+        tx.commit()?;
+    }
 }
 
 fn linked_names(clusters: &Clusters) -> usize {
