@@ -51,8 +51,7 @@ pub fn rebuild(store: &Store, index: &rusqlite::Connection, iris: &Iris) -> Resu
 /// here leaves the graph partial until the next run rebuilds it).
 fn clear(store: &Store, graph: NamedNodeRef<'_>) -> Result<(), BoxError> {
     loop {
-        let batch: Vec<Quad> =
-            store.quads_for_pattern(None, None, None, Some(graph.into())).take(CLEAR_BATCH).collect::<Result<_, _>>()?;
+        let batch: Vec<Quad> = store.quads_for_pattern(None, None, None, Some(graph.into())).take(CLEAR_BATCH).collect::<Result<_, _>>()?;
         if batch.is_empty() {
             return Ok(());
         }
