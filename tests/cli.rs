@@ -252,6 +252,85 @@ fn long_sentence_is_tagged_in_windows_not_cut() {
     }
 }
 
+/// Model work of a dry run: (tokens tagged, tokens read by marked passes), from the summary.
+fn model_work(input: &Path, extra: &[&str]) -> (usize, usize) {
+    let mut args = vec!["extract", "--dry-run", "--device", "cpu"];
+    args.extend_from_slice(extra);
+    args.push(input.to_str().unwrap());
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let line = err.lines().find(|l| l.starts_with("kgx: model work:")).unwrap_or_else(|| panic!("no model work line: {err}"));
+    let numbers: Vec<usize> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    (numbers[0], numbers[1])
+}
+
+/// Words of a file, as whitespace splits them.
+fn word_count(path: &Path) -> usize {
+    std::fs::read_to_string(path).unwrap().split_whitespace().count()
+}
+
+/// Regression: in a run-on line (no sentence punctuation) every predicate
+/// got a marked pass over a whole 256-token window, so a word of it cost
+/// about 30 times a word of ordinary text. Bounded by work (tokens the
+/// model reads), not time.
+#[test]
+fn a_run_on_line_costs_per_word_at_most_twice_what_ordinary_text_costs() {
+    let dir = tempfile::tempdir().unwrap();
+    let ordinary = repo().join("samples/oie2016_dev_excerpt.txt");
+    let run_on = dir.path().join("run-on.txt");
+    std::fs::write(&run_on, "Carol met Dave in Paris and ".repeat(1000)).unwrap();
+    let per_word = |path: &Path| {
+        let (tagged, marked) = model_work(path, &[]);
+        (tagged + marked) as f64 / word_count(path) as f64
+    };
+    let (usual, long) = (per_word(&ordinary), per_word(&run_on));
+    assert!(long <= 2.0 * usual, "a run-on word costs {long:.1} tokens of model work, an ordinary one {usual:.1}");
+}
+
+/// A 1 MB line with no sentence end (OCR, transcripts) is tagged in time
+/// linear in its length: its model work per word stays within the bound above.
+#[test]
+fn a_one_megabyte_line_finishes_with_bounded_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = dir.path().join("line.txt");
+    let unit = "Carol met Dave in Paris and ";
+    std::fs::write(&line, unit.repeat((1 << 20) / unit.len())).unwrap();
+    let (tagged, marked) = model_work(&line, &["--threads", "2"]);
+    let words = word_count(&line);
+    assert!(tagged <= 2 * words, "{tagged} tokens tagged for {words} words");
+    assert!(marked <= 10 * words, "{marked} tokens read by marked passes for {words} words");
+}
+
+/// `--min-confidence` keeps only surer triples, at extraction and at export.
+#[test]
+fn min_confidence_filters_extraction_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let (all, sure) = (dir.path().join("all"), dir.path().join("sure"));
+    let input = "samples/oie2016_dev_excerpt.txt";
+    assert!(extract(&all, &[input], &[]).status.success());
+    assert!(extract(&sure, &[input], &["--min-confidence", "0.9"]).status.success());
+    let q = "SELECT (COUNT(?x) AS ?n) (MIN(?c) AS ?low) WHERE { ?x a kgx:Extraction ; kgx:confidence ?c }";
+    let (a, b) = (select(&all, q), select(&sure, q));
+    let n = |r: &[Vec<String>]| r[0][0].parse::<usize>().unwrap();
+    assert!(0 < n(&b) && n(&b) < n(&a), "{a:?} {b:?}");
+    assert!(b[0][1].parse::<f64>().unwrap() >= 0.9, "{b:?}");
+    let carb = |extra: &[&str]| {
+        let mut args = vec!["export", "--store", all.to_str().unwrap(), "--format", "carb"];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o).lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    let (every, filtered) = (carb(&[]), carb(&["--min-confidence", "0.9"]));
+    assert_eq!(filtered.len(), n(&b), "the store filtered at 0.9 and the export filtered at 0.9 agree");
+    assert!(filtered.iter().all(|l| l.split('\t').nth(1).unwrap().parse::<f64>().unwrap() >= 0.9) && every.len() > filtered.len());
+    let o = run(&["export", "--store", all.to_str().unwrap(), "--format", "turtle", "--min-confidence", "0.9"]);
+    assert!(!o.status.success() && stderr(&o).contains("--min-confidence applies to"), "{}", stderr(&o));
+    let o = run(&["extract", "--dry-run", "--min-confidence", "1.5", input]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
 #[test]
 fn second_writer_is_refused_naming_the_holder() {
     let dir = tempfile::tempdir().unwrap();

@@ -138,7 +138,7 @@ impl ModelArgs {
     }
 }
 
-fn probability(s: &str) -> Result<f32, String> {
+pub fn probability(s: &str) -> Result<f32, String> {
     match s.parse::<f32>() {
         Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
         _ => Err(format!("{s:?} is not a probability in (0, 1]")),

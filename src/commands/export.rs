@@ -20,9 +20,19 @@ pub struct ExportArgs {
     /// Output file (default: stdout).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// carb and graphml: only extractions whose confidence is at least this
+    /// (RDF formats carry every extraction with its `kgx:confidence`).
+    #[arg(long, value_parser = super::args::probability)]
+    pub min_confidence: Option<f32>,
 }
 
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    if args.min_confidence.is_some() && !matches!(args.format, ExportFormat::Carb | ExportFormat::Graphml) {
+        anyhow::bail!(
+            "--min-confidence applies to --format carb and graphml; RDF exports keep every extraction with its kgx:confidence \
+             (select by it with `kgx query`)"
+        );
+    }
     let store = ReadStore::open(&args.store.store, "export")?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => {
@@ -30,7 +40,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
         }
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    write_rdf(&store.store, args.format, &mut out)?;
+    write_rdf(&store.store, args.format, f64::from(args.min_confidence.unwrap_or(0.0)), &mut out)?;
     out.flush()?;
     Ok(())
 }

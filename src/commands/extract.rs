@@ -53,6 +53,10 @@ pub struct ExtractArgs {
     /// commits keep memory flat; 2048 on CUDA, to fill its batches).
     #[arg(long)]
     pub chunk_sentences: Option<usize>,
+    /// Keep only triples whose confidence is at least this (the rest are
+    /// neither stored nor counted; `kgx eval` shows what a threshold trades).
+    #[arg(long, value_parser = super::args::probability)]
+    pub min_confidence: Option<f32>,
     /// Tag and assemble but store nothing (measures tagging alone).
     #[arg(long)]
     pub dry_run: bool,
@@ -84,6 +88,7 @@ impl ExtractArgs {
             split: if self.input_format == InputFormat::Lines { SplitMode::WholeDocument } else { SplitMode::Sentences },
             batch,
             chunk_sentences: self.chunk_sentences.unwrap_or(defaults.chunk_sentences).max(1),
+            min_confidence: self.min_confidence.unwrap_or(defaults.min_confidence),
             inject_panic: injected_panic(),
             ..defaults
         }
@@ -177,4 +182,7 @@ fn report(args: &ExtractArgs, model: &Model, stats: &PipelineStats, secs: f64) {
         stats.sentences as f64 / secs.max(1e-9),
         model.name()
     );
+    if stats.marked_tokens > 0 {
+        eprintln!("kgx: model work: {} tokens tagged, {} tokens read by marked passes", stats.tokens, stats.marked_tokens);
+    }
 }

@@ -28,12 +28,12 @@ struct Edge {
     confidence: f64,
 }
 
-pub fn write_graphml(store: &Store, out: &mut dyn Write) -> Result<usize, ExportError> {
+pub fn write_graphml(store: &Store, min_confidence: f64, out: &mut dyn Write) -> Result<usize, ExportError> {
     let select = |q: &str| select_values(store, q).map_err(ExportError::Query);
     let edge_rows = select(&format!(
         "SELECT ?s ?t (MIN(?rl) AS ?label) (COUNT(DISTINCT ?x) AS ?n) (AVG(?c) AS ?conf) WHERE {{
            ?x a kgx:Extraction ; rdf:subject ?ms ; rdf:predicate ?r ; rdf:object ?mt ; kgx:confidence ?c .
-           FILTER NOT EXISTS {{ ?x kgx:negated true }}
+           FILTER NOT EXISTS {{ ?x kgx:negated true }} FILTER(?c >= {min_confidence:?})
            {} {}
            ?r rdfs:label ?rl }} GROUP BY ?s ?r ?t",
         canonical_entity("?ms", "?s"),

@@ -43,15 +43,18 @@ pub enum ExportError {
     Write(#[from] std::io::Error),
 }
 
-/// Streams the store in an RDF format; returns the number of statements written.
-pub fn write_rdf(store: &Store, format: ExportFormat, out: &mut dyn Write) -> Result<usize, ExportError> {
+/// Streams the store in `format`; returns the number of statements (or
+/// rows, or edges) written. `min_confidence` filters the extractions of the
+/// CaRB and GraphML exports.
+pub fn write_rdf(store: &Store, format: ExportFormat, min_confidence: f64, out: &mut dyn Write) -> Result<usize, ExportError> {
     let (rdf, keep_graphs) = match format {
         ExportFormat::Turtle => (RdfFormat::Turtle, false),
         ExportFormat::Ntriples => (RdfFormat::NTriples, false),
         ExportFormat::Nquads => (RdfFormat::NQuads, true),
-        ExportFormat::Graphml => return graphml::write_graphml(store, out),
+        ExportFormat::Graphml => return graphml::write_graphml(store, min_confidence, out),
         ExportFormat::Carb => {
-            let rows = crate::eval::store_rows(store)?;
+            let mut rows = crate::eval::store_rows(store)?;
+            rows.retain(|r| r[1].parse::<f64>().map_or(true, |c| c >= min_confidence));
             crate::eval::write_carb_rows(&rows, out)?;
             return Ok(rows.len());
         }

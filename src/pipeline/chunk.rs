@@ -12,9 +12,9 @@
 
 use super::assemble::{assemble, assemble_for_head, distinct_triples, Triple};
 use super::batch::{build_batches, BatchPolicy};
-use super::decode::{merge_windows, spans, word_tags};
+use super::decode::{merge_windows, spans, window_word_tags, word_tags};
 use super::document::{Document, DocumentError};
-use super::predicates::{heads, spread, window_for, Head};
+use super::predicates::{centred, heads, window_for, Head, MARKED_WINDOW};
 use super::resolve::{resolve, ResolveError};
 use super::sink::{ExtractedDocument, ExtractedSentence};
 use super::split::Sentence;
@@ -102,13 +102,17 @@ pub struct MarkedPass {
     /// The unmarked model sequence (index into the chunk's `sequences`) it marks.
     pub sequence: usize,
     pub head: Head,
+    /// The tokens the pass reads: `outer`, or part of it centred on the head.
     pub window: Window,
+    /// The window of the unmarked sequence it marks.
+    pub outer: Window,
     /// `window.len() x labels` probabilities.
     pub probabilities: Vec<f32>,
 }
 
 /// The marked passes of a chunk from its unmarked pass: one per predicate
-/// head, each in the window that holds its head with the most context, and
+/// head, each in the window that holds its head with the most context (in
+/// a sentence of several windows, the part of it centred on the head), and
 /// their padded batches with the head's tokens marked (token type 1).
 pub fn plan_marked_passes(
     chunk: &PreparedChunk,
@@ -127,10 +131,11 @@ pub fn plan_marked_passes(
         let probs = merge_windows(encoded.len(), labels, windows);
         let spans: Vec<Window> = windows.iter().map(|(w, _)| *w).collect();
         for head in heads(encoded, &probs, labels, model.roles().relation, model.head_threshold()) {
-            if let Some(window) = window_for(&spans, &head.tokens) {
+            if let Some(outer) = window_for(&spans, &head.tokens) {
                 // windows_per_sentence keeps a sentence's windows in sequence order.
-                let sequence = first_sequence[s] + spans.iter().position(|w| *w == window).unwrap_or(0);
-                passes.push(MarkedPass { sentence: s, sequence, head, window, probabilities: Vec::new() });
+                let sequence = first_sequence[s] + spans.iter().position(|w| *w == outer).unwrap_or(0);
+                let window = if spans.len() > 1 { centred(outer, &head.tokens, MARKED_WINDOW) } else { outer };
+                passes.push(MarkedPass { sentence: s, sequence, head, window, outer, probabilities: Vec::new() });
             }
         }
     }
@@ -196,8 +201,7 @@ impl TaggedChunk {
         let mut triples: Vec<Vec<Triple>> = vec![Vec::new(); self.chunk.encoded.len()];
         for pass in &self.passes {
             let encoded = &self.chunk.encoded[pass.sentence];
-            let probs = spread(encoded.len(), labels, roles.outside, pass.window, &pass.probabilities);
-            let words = word_tags(encoded, &probs, labels);
+            let words = window_word_tags(encoded, pass.window, &pass.probabilities, labels);
             if let Some(t) = assemble_for_head(&sentences[pass.sentence].text, &spans(&words, roles.outside), roles, &pass.head) {
                 triples[pass.sentence].push(t);
             }

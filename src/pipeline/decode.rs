@@ -78,6 +78,40 @@ pub fn word_tags(sentence: &EncodedSentence, probs: &[f32], labels: usize) -> Ve
     words
 }
 
+/// Word tags of one marked pass from its window's rows (`window.len() x
+/// labels`): the words whose first sub-token lies in the window, each with
+/// its whole char span. Outside the window every token reads as O, so these
+/// are, in order, the non-O words [`word_tags`] would give over the whole
+/// sentence, and their spans are the same; the cost is the window's, not
+/// the sentence's.
+pub fn window_word_tags(sentence: &EncodedSentence, window: Window, rows: &[f32], labels: usize) -> Vec<WordTag> {
+    let word_ids = &sentence.word_ids;
+    // A word that began before the window is not one of its words.
+    let first = (window.start..window.end).find(|&t| t == 0 || word_ids[t] != word_ids[t - 1]).unwrap_or(window.end);
+    let mut words: Vec<WordTag> = Vec::new();
+    for t in first..window.end {
+        let (start, end) = sentence.offsets[t];
+        if t > first && word_ids[t] == word_ids[t - 1] {
+            if let Some(w) = words.last_mut() {
+                w.end = w.end.max(end);
+            }
+            continue;
+        }
+        let row = &rows[(t - window.start) * labels..(t - window.start + 1) * labels];
+        let (label, &probability) = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));
+        words.push(WordTag { label, probability, start, end });
+    }
+    // The last word keeps its sub-tokens past the window.
+    if let (Some(w), true) = (words.last_mut(), window.end > first) {
+        let mut t = window.end;
+        while t < word_ids.len() && word_ids[t] == word_ids[window.end - 1] {
+            w.end = w.end.max(sentence.offsets[t].1);
+            t += 1;
+        }
+    }
+    words
+}
+
 /// A run of words with one label.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LabelledSpan {
@@ -122,6 +156,22 @@ mod tests {
     fn sentence(word_ids: &[u32]) -> EncodedSentence {
         let offsets = (0..word_ids.len()).map(|i| (i * 2, i * 2 + 1)).collect();
         EncodedSentence { ids: vec![0; word_ids.len()], offsets, word_ids: word_ids.to_vec() }
+    }
+
+    #[test]
+    fn a_windows_words_span_like_the_whole_sentences_with_o_outside() {
+        // Words 0 | 1 1 | 2 | 3 3 3 | 4, window over tokens 2..6 (starts inside word 1, ends inside word 3).
+        let s = sentence(&[0, 1, 1, 2, 3, 3, 3, 4]);
+        let window = Window { start: 2, end: 6 };
+        let labels = 2;
+        let rows = [0.1, 0.9, 0.2, 0.8, 0.3, 0.7, 0.6, 0.4];
+        // The whole sentence's probabilities with O (label 0) outside the window.
+        let mut whole = [1.0, 0.0].repeat(s.len());
+        whole[window.start * labels..window.end * labels].copy_from_slice(&rows);
+        let expected = spans(&word_tags(&s, &whole, labels), 0);
+        let got = spans(&window_word_tags(&s, window, &rows, labels), 0);
+        assert_eq!(got, expected);
+        assert_eq!(window_word_tags(&s, window, &rows, labels).last().map(|w| w.end), Some(13), "word 3 keeps its last sub-token");
     }
 
     #[test]

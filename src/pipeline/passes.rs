@@ -21,7 +21,7 @@ use crossbeam_channel::{bounded, select_biased, unbounded, Receiver, Sender};
 use ndarray::{s, Array3};
 
 use super::decode::softmax_rows;
-use crate::model::{ModelBatch, Tagger, TaggerError};
+use crate::model::{ModelBatch, Tagger, TaggerError, Window};
 
 /// Which of a worker's graphs runs a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,12 +276,39 @@ pub struct HiddenStart {
     width: Option<usize>,
     /// (batch, row) of each unmarked sequence.
     location: Vec<(usize, usize)>,
-    /// The unmarked sequence of each marked pass.
-    sequence_of_pass: Vec<usize>,
+    /// Where each marked pass reads the unmarked sequence.
+    sources: Vec<PassSource>,
+    /// Special tokens before and after the content of a model sequence.
+    prefix: usize,
+    suffix: usize,
+}
+
+/// The unmarked sequence a marked pass reads, and which of its content
+/// rows: a marked pass over part of the unmarked window (centred on its
+/// head) skips `shift` content rows, reads its own, and drops `dropped`
+/// rows in all before the suffix's special tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassSource {
+    pub sequence: usize,
+    pub shift: usize,
+    pub dropped: usize,
+}
+
+impl PassSource {
+    /// The pass over `window`, part of the unmarked sequence's `outer`.
+    pub fn new(sequence: usize, outer: Window, window: Window) -> Self {
+        Self { sequence, shift: window.start - outer.start, dropped: outer.len() - window.len() }
+    }
 }
 
 impl HiddenStart {
-    pub fn new(unmarked_batches: &[ModelBatch], hidden: Vec<Option<Array3<f32>>>, sequences: usize, sequence_of_pass: Vec<usize>) -> Self {
+    pub fn new(
+        unmarked_batches: &[ModelBatch],
+        hidden: Vec<Option<Array3<f32>>>,
+        sequences: usize,
+        sources: Vec<PassSource>,
+        (prefix, suffix): (usize, usize),
+    ) -> Self {
         let mut location = vec![(0, 0); sequences];
         for (b, batch) in unmarked_batches.iter().enumerate() {
             for (r, &q) in batch.rows.iter().enumerate() {
@@ -289,7 +316,7 @@ impl HiddenStart {
             }
         }
         let width = hidden.iter().flatten().next().map(|h| h.dim().2);
-        Self { hidden, width, location, sequence_of_pass }
+        Self { hidden, width, location, sources, prefix, suffix }
     }
 
     /// `batch` (rows: marked passes) with the hidden state of each row's
@@ -300,10 +327,22 @@ impl HiddenStart {
         let hidden_width = self.width.ok_or_else(missing)?;
         let mut hidden = Array3::<f32>::zeros((rows, width, hidden_width));
         for (r, &pass) in batch.rows.iter().enumerate() {
-            let (b, row) = self.location[self.sequence_of_pass[pass]];
+            let source = self.sources[pass];
+            let (b, row) = self.location[source.sequence];
             let from = self.hidden[b].as_ref().ok_or_else(missing)?;
-            let len = batch.lengths[r].min(from.dim().1);
-            hidden.slice_mut(s![r, ..len, ..]).assign(&from.slice(s![row, ..len, ..]));
+            let (len, prefix, suffix) = (batch.lengths[r], self.prefix, self.suffix);
+            let Some(own) = len.checked_sub(prefix + suffix).filter(|own| prefix + source.shift + own + suffix <= from.dim().1) else {
+                return Err(TaggerError::Batch("a marked pass reads past its unmarked sequence's hidden state"));
+            };
+            // The prefix specials, the pass's own content rows, then the suffix specials (after the rows it drops).
+            let outer_suffix = prefix + own + source.dropped;
+            hidden.slice_mut(s![r, ..prefix, ..]).assign(&from.slice(s![row, ..prefix, ..]));
+            hidden.slice_mut(s![r, prefix..prefix + own, ..]).assign(&from.slice(s![
+                row,
+                prefix + source.shift..prefix + source.shift + own,
+                ..
+            ]));
+            hidden.slice_mut(s![r, prefix + own..len, ..]).assign(&from.slice(s![row, outer_suffix..outer_suffix + suffix, ..]));
         }
         Ok(ModelBatch { hidden: Some(hidden), ..batch.clone() })
     }
@@ -324,8 +363,9 @@ mod tests {
             Array3::from_shape_fn((batch.rows.len(), batch.input_ids.dim().1, 2), |(r, t, _)| (100 * batch.rows[r] + t) as f32)
         };
         let hidden = vec![Some(hidden_of(&b0)), Some(hidden_of(&b1))];
-        // Marked passes 0..3 mark sequences 1, 0 and 1 again.
-        let start = HiddenStart::new(&[b0, b1], hidden, 3, vec![1, 0, 1]);
+        // Marked passes 0..3 mark sequences 1, 0 and 1 again (whole windows; no specials here).
+        let whole = |sequence| PassSource { sequence, shift: 0, dropped: 0 };
+        let start = HiddenStart::new(&[b0, b1], hidden, 3, vec![whole(1), whole(0), whole(1)], (0, 0));
         let marked = ModelBatch::from_sequences(vec![1, 2], &[&[1, 2, 3], &[1, 2, 3, 4]], 0);
         let filled = start.fill(&marked).unwrap();
         let h = filled.hidden.unwrap();
@@ -336,9 +376,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pass_over_part_of_a_window_reads_its_own_rows_between_the_specials() {
+        // One unmarked sequence: [CLS] content 0..6 [SEP] -> rows 0..8, hidden = row index.
+        let b0 = ModelBatch::from_sequences(vec![0], &[&[9, 1, 2, 3, 4, 5, 6, 8]], 0);
+        let hidden = vec![Some(Array3::from_shape_fn((1, 8, 1), |(_, t, _)| t as f32))];
+        // A marked pass over content 2..5 of the window 0..6.
+        let source = PassSource::new(0, Window { start: 0, end: 6 }, Window { start: 2, end: 5 });
+        assert_eq!(source, PassSource { sequence: 0, shift: 2, dropped: 3 });
+        let start = HiddenStart::new(std::slice::from_ref(&b0), hidden, 1, vec![source], (1, 1));
+        let marked = ModelBatch::from_sequences(vec![0], &[&[9, 3, 4, 5, 8]], 0);
+        let h = start.fill(&marked).unwrap().hidden.unwrap();
+        assert_eq!(h.slice(s![0, .., 0]).to_vec(), vec![0.0, 3.0, 4.0, 5.0, 7.0], "[CLS], content 2..5, [SEP]");
+    }
+
+    #[test]
     fn a_missing_hidden_state_is_an_error_not_a_panic() {
         let b0 = ModelBatch::from_sequences(vec![0], &[&[1, 2]], 0);
-        let start = HiddenStart::new(std::slice::from_ref(&b0), vec![None], 1, vec![0]);
+        let start =
+            HiddenStart::new(std::slice::from_ref(&b0), vec![None], 1, vec![PassSource { sequence: 0, shift: 0, dropped: 0 }], (0, 0));
         assert!(matches!(start.fill(&b0), Err(TaggerError::Batch(_))));
     }
 

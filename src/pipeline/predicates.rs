@@ -8,10 +8,13 @@
 //! predicate alone.
 //! Takes: a sentence's [`EncodedSentence`], its windows and the per-token
 //! probabilities of the unmarked pass; later, those of each marked pass.
-//! Gives: [`Head`]s, the window each head is run in, and the per-token
-//! probabilities of a marked pass spread over the whole sentence.
+//! Gives: [`Head`]s and the window each head is run in (a marked pass is
+//! decoded in its window: [`super::decode::window_word_tags`]).
 //! Invariants: a head's token range lies inside its window; tokens outside
-//! a marked pass's window read as O.
+//! a marked pass's window read as O; in a sentence of one model window a
+//! marked pass covers the whole sentence, in a longer one the
+//! [`MARKED_WINDOW`] tokens centred on its head ([`centred`]), so a run-on
+//! line costs per word what ordinary sentences cost.
 
 use std::ops::Range;
 
@@ -70,20 +73,24 @@ pub fn window_for(windows: &[Window], tokens: &Range<usize>) -> Option<Window> {
         .copied()
 }
 
-/// Per-token probabilities of the whole sentence from one marked pass
-/// (`window.len() x labels` rows); tokens outside the window read as `outside`.
-pub fn spread(tokens: usize, labels: usize, outside: usize, window: Window, rows: &[f32]) -> Vec<f32> {
-    let mut out = vec![0.0; tokens * labels];
-    for t in 0..tokens {
-        let row = &mut out[t * labels..(t + 1) * labels];
-        if (window.start..window.end).contains(&t) {
-            let r = t - window.start;
-            row.copy_from_slice(&rows[r * labels..(r + 1) * labels]);
-        } else {
-            row[outside] = 1.0;
-        }
+/// Content tokens of a marked pass in a sentence longer than one model
+/// window: the head with about this much context, centred on it. Measured
+/// on the bench: a marked pass costs its length (and attention its square),
+/// so over a whole 256-token window a run-on line cost 30 times what
+/// ordinary sentences cost a word.
+pub const MARKED_WINDOW: usize = 48;
+
+/// The window of at most `len` tokens inside `outer` centred on `head`
+/// (shifted to stay inside `outer`; never cutting the head).
+pub fn centred(outer: Window, head: &Range<usize>, len: usize) -> Window {
+    if outer.len() <= len {
+        return outer;
     }
-    out
+    let len = len.max(head.len());
+    let middle = (head.start + head.end) / 2;
+    let start = middle.saturating_sub(len / 2).clamp(outer.start, outer.end - len);
+    let start = start.min(head.start).max(head.end.saturating_sub(len));
+    Window { start, end: start + len }
 }
 
 #[cfg(test)]
@@ -118,8 +125,14 @@ mod tests {
     }
 
     #[test]
-    fn tokens_outside_the_window_read_as_outside() {
-        let p = spread(3, 2, 0, Window { start: 1, end: 2 }, &[0.3, 0.7]);
-        assert_eq!(p, vec![1.0, 0.0, 0.3, 0.7, 1.0, 0.0]);
+    fn a_centred_window_holds_the_head_and_stays_inside_its_window() {
+        let outer = Window { start: 100, end: 356 };
+        assert_eq!(centred(outer, &(200..201), 64), Window { start: 168, end: 232 });
+        assert_eq!(centred(outer, &(200..201), MARKED_WINDOW).len(), MARKED_WINDOW);
+        assert_eq!(centred(outer, &(102..104), 64), Window { start: 100, end: 164 }, "near the start");
+        assert_eq!(centred(outer, &(354..356), 64), Window { start: 292, end: 356 }, "near the end");
+        assert_eq!(centred(Window { start: 0, end: 40 }, &(5..6), 64), Window { start: 0, end: 40 }, "short: unchanged");
+        let w = centred(outer, &(150..230), 64);
+        assert!(w.start <= 150 && 230 <= w.end, "a head longer than the window is kept whole: {w:?}");
     }
 }

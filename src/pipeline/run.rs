@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use super::batch::BatchPolicy;
 use super::chunk::{plan_marked_passes, PendingDocument, PreparedChunk, TaggedChunk};
 use super::document::{content_hash, DocumentError, DocumentItem};
-use super::passes::{panic_message, Graph, HiddenStart, OutputShape, PassSpec, Ticket, Workers};
+use super::passes::{panic_message, Graph, HiddenStart, OutputShape, PassSource, PassSpec, Ticket, Workers};
 use super::resolve::ResolveError;
 use super::sink::{PipelineStats, Sink, StoredCheck};
 use super::split::{split_sentences, whole_text_sentence};
@@ -86,6 +86,8 @@ pub struct PipelineOptions {
     pub chunk_sentences: usize,
     /// ...or this many documents.
     pub chunk_documents: usize,
+    /// Triples below this confidence are dropped before the sink sees them.
+    pub min_confidence: f32,
     /// For tests of the panic guards only: this stage panics on its first chunk.
     pub inject_panic: Option<Stage>,
 }
@@ -104,7 +106,7 @@ impl PipelineOptions {
         } else {
             (BatchPolicy { token_budget: 512, max_sequences: 32, batch_cost: 8 }, 512)
         };
-        Self { split: SplitMode::Sentences, batch, chunk_sentences, chunk_documents: 1024, inject_panic: None }
+        Self { split: SplitMode::Sentences, batch, chunk_sentences, chunk_documents: 1024, min_confidence: 0.0, inject_panic: None }
     }
 }
 
@@ -305,7 +307,10 @@ fn finish_chunk(
     let (mut passes, batches) = plan_marked_passes(&chunk, &results.probabilities, model, policy);
     let (graph, start) = if model.is_layered() {
         let hidden = std::mem::take(&mut results.hidden);
-        let start = HiddenStart::new(unmarked.batches(), hidden, chunk.sequences.len(), passes.iter().map(|p| p.sequence).collect());
+        let sources = passes.iter().map(|p| PassSource::new(p.sequence, p.outer, p.window)).collect();
+        let tokenizer = model.tokenizer();
+        let specials = (tokenizer.content_offset(), tokenizer.special_len() - tokenizer.content_offset());
+        let start = HiddenStart::new(unmarked.batches(), hidden, chunk.sequences.len(), sources, specials);
         (Graph::Marked, Some(start))
     } else {
         (Graph::First, None)
@@ -330,7 +335,12 @@ fn store_chunks<S: Sink + ?Sized>(
     for item in rx {
         let tagged = item?;
         inject(opts, Stage::Store);
-        let extracted = tagged.extracted_documents(model)?;
+        let mut extracted = tagged.extracted_documents(model)?;
+        if opts.min_confidence > 0.0 {
+            for s in extracted.iter_mut().flat_map(|d| &mut d.sentences) {
+                s.triples.retain(|t| t.confidence >= opts.min_confidence);
+            }
+        }
         let chunk = &tagged.chunk;
         let written = sink.write(&extracted).map_err(PipelineError::sink)?;
         if !chunk.failures.is_empty() {
@@ -344,6 +354,7 @@ fn store_chunks<S: Sink + ?Sized>(
         stats.failed += chunk.failures.len();
         stats.sentences += extracted.iter().map(|d| d.sentence_count).sum::<usize>();
         stats.tokens += chunk.encoded.iter().map(|e| e.len()).sum::<usize>();
+        stats.marked_tokens += tagged.passes.iter().map(|p| p.window.len()).sum::<usize>();
         sink.progress(&stats);
     }
     Ok(stats)

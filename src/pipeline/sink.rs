@@ -48,6 +48,8 @@ pub struct PipelineStats {
     pub failed: usize,
     pub sentences: usize,
     pub tokens: usize,
+    /// Content tokens the marked passes read (predicate-indexed models): the work a sentence's predicates cost.
+    pub marked_tokens: usize,
     pub triples: usize,
     pub new_entities: usize,
 }
