@@ -16,6 +16,7 @@ use anyhow::Context;
 use clap::Args;
 use kgx::choice::Choice;
 use kgx::model::Model;
+use kgx::pipeline::read::shard::Shard;
 use kgx::pipeline::read::{expand_inputs, known_size, FileDocuments, InputFormat, ReadOptions};
 use kgx::pipeline::{self, NullSink, PipelineOptions, PipelineStats, SplitMode, Stage};
 use kgx::store::rdf::RunInfo;
@@ -57,6 +58,16 @@ pub struct ExtractArgs {
     /// neither stored nor counted; `kgx eval` shows what a threshold trades).
     #[arg(long, value_parser = super::args::probability)]
     pub min_confidence: Option<f32>,
+    /// Take only the documents of shard I of N (I from 0): those whose id's
+    /// SHA-256 (first 8 bytes, big-endian) is I modulo N. `auto`: from the
+    /// scheduler (Kubernetes Indexed Job: JOB_COMPLETION_INDEX with
+    /// KGX_SHARD_COUNT; Slurm array: SLURM_ARRAY_TASK_ID, _MIN and _COUNT).
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
+    /// Make path-based document ids relative to this directory (the same
+    /// ids wherever a machine mounts the corpus).
+    #[arg(long, value_name = "DIR")]
+    pub id_root: Option<PathBuf>,
     /// Tag and assemble but store nothing (measures tagging alone).
     #[arg(long)]
     pub dry_run: bool,
@@ -105,9 +116,21 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
     let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal(), known_size(&inputs));
     let stop = Arc::new(AtomicBool::new(false));
     let reading = Arc::clone(&stop);
-    let read = ReadOptions { format: args.input_format, text_column: args.text_column.clone(), ..ReadOptions::default() };
+    let shard = args.shard.as_deref().map(|s| Shard::parse(s, |name| std::env::var(name).ok())).transpose()?;
+    let read = ReadOptions {
+        format: args.input_format,
+        text_column: args.text_column.clone(),
+        id_root: args.id_root.clone(),
+        ..ReadOptions::default()
+    };
     // A stop request ends reading; the pipeline still stores what was read.
-    let documents = FileDocuments::new(inputs, read).on_bytes(progress.byte_counter()).take_while(move |_| !reading.load(Ordering::SeqCst));
+    let documents = FileDocuments::new(inputs, read)
+        .on_bytes(progress.byte_counter())
+        .take_while(move |_| !reading.load(Ordering::SeqCst))
+        .filter(move |item| {
+            // An unusable input is reported by the one shard that owns its location.
+            shard.is_none_or(|shard| shard.owns(item.as_ref().map_or_else(|e| e.location.as_str(), |d| d.id.as_str())))
+        });
     let result = if args.dry_run {
         stop_on_signals(&stop)?;
         pipeline::run(documents, &model, &opts, &mut ProgressSink { inner: NullSink, progress: progress.clone() })

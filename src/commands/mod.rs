@@ -6,6 +6,7 @@ pub mod args;
 pub mod eval;
 pub mod export;
 pub mod extract;
+pub mod merge;
 mod progress;
 pub mod query;
 pub mod stats;
@@ -35,6 +36,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Counts, most connected entities, components and runs of a store.
     Stats(stats::StatsArgs),
+    /// Merge the stores of `kgx extract --shard I/N` into one and rebuild its entity graph.
+    Merge(merge::MergeArgs),
 }
 
 /// Runs a command; its exit code when it finished (see `kgx::exit`).
@@ -54,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Export(args) => export::export(&args).map(|()| exit::OK),
         Command::Stats(args) => stats::stats(&args).map(|()| exit::OK),
         Command::Eval(args) => eval::eval(&args).map(|_| exit::OK),
+        Command::Merge(args) => merge::run(&args).map(|()| exit::OK),
     }
 }
 

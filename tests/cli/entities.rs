@@ -313,3 +313,69 @@ fn cesi_eval_clusters_aliases_and_beats_both_baselines() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("bad.json:1") && stderr(&o).contains("true_link.subject"), "{}", stderr(&o));
 }
+
+/// Three `--shard I/3` processes side by side, over the corpus mounted
+/// elsewhere (`--id-root`), store between them exactly the document graphs
+/// one run stores; `kgx merge` of the three (in any order) is the store one
+/// run makes, entity graph included.
+#[test]
+fn three_shards_side_by_side_store_what_one_run_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    for mount in ["a", "b"] {
+        let corpus = dir.path().join(mount).join("corpus");
+        std::fs::create_dir_all(&corpus).unwrap();
+        for sample in ["samples/oie2016_dev_excerpt.txt", "samples/wiki_people.jsonl"] {
+            let from = repo().join(sample);
+            std::fs::copy(&from, corpus.join(from.file_name().unwrap())).unwrap();
+        }
+    }
+    let (root_a, root_b) = (dir.path().join("a"), dir.path().join("b"));
+    let one = dir.path().join("one");
+    let o = extract(&one, &[root_a.join("corpus").to_str().unwrap()], &["--id-root", root_a.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shards: Vec<_> = (0..3)
+        .map(|i| {
+            let store = dir.path().join(format!("shard{i}"));
+            let shard = format!("{i}/3");
+            let child = super::kgx()
+                .args(["extract", "--quiet", "--device", "cpu", "--threads", "1", "--store", store.to_str().unwrap()])
+                .args(["--shard", &shard, "--id-root", root_b.to_str().unwrap(), root_b.join("corpus").to_str().unwrap()])
+                .spawn()
+                .unwrap();
+            (store, child)
+        })
+        .collect();
+    let mut union: Vec<String> = Vec::new();
+    let mut sizes = Vec::new();
+    for (store, mut child) in shards {
+        assert!(child.wait().unwrap().success());
+        let quads = document_quads(&store);
+        sizes.push(quads.len());
+        union.extend(quads);
+    }
+    union.sort();
+    union.dedup();
+    assert!(sizes.iter().all(|&n| n > 0), "every shard took documents: {sizes:?}");
+    let single = document_quads(&one);
+    assert!(
+        single.iter().any(|q| q.contains("<https://kgx.invalid/document/corpus%2Foie2016_dev_excerpt.txt>")),
+        "ids relative to --id-root"
+    );
+    assert_same_quads(&single, &union, "one run vs the union of three shards");
+    let whole = masked_quads(&one);
+    assert!(whole.iter().any(|q| q.contains("owl#sameAs")), "the corpus links no alias: the merge test proves little");
+    for (name, order) in [("merged", [0, 1, 2]), ("merged-reversed", [2, 1, 0])] {
+        let merged = dir.path().join(name);
+        let shards: Vec<String> = order.iter().map(|i| dir.path().join(format!("shard{i}")).to_str().unwrap().to_string()).collect();
+        let mut args = vec!["merge", "--quiet", "--store", merged.to_str().unwrap()];
+        args.extend(shards.iter().map(String::as_str));
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_same_quads(&whole, &masked_quads(&merged), name);
+    }
+}
+
+/// The masked quads of a store without its entity graph.
+fn document_quads(store: &std::path::Path) -> Vec<String> {
+    masked_quads(store).into_iter().filter(|q| !q.ends_with("<https://kgx.invalid/graph/entities> .")).collect()
+}

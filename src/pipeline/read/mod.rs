@@ -6,9 +6,12 @@
 //! then [`FileDocuments`], an iterator of documents over those files with a
 //! [`DocumentError`] in place of any document that cannot be used.
 //! Invariants: a bad document never stops the stream; document text is
-//! valid UTF-8 without NUL bytes; ids are unique within one input.
+//! valid UTF-8 without NUL bytes; ids are unique within one input; with
+//! `id_root`, a path-based id is the same wherever the corpus is mounted.
+//! [`shard`] says which documents one of N processes takes.
 
 mod records;
+pub mod shard;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -43,11 +46,14 @@ pub struct ReadOptions {
     pub text_column: Option<String>,
     /// Documents longer than this many bytes are rejected (not cut).
     pub max_document_bytes: usize,
+    /// Path-based ids (text, lines, csv) are relative to this directory, so
+    /// they do not depend on where a machine mounts the corpus.
+    pub id_root: Option<PathBuf>,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        Self { format: InputFormat::Auto, text_column: None, max_document_bytes: 64 << 20 }
+        Self { format: InputFormat::Auto, text_column: None, max_document_bytes: 64 << 20, id_root: None }
     }
 }
 
@@ -161,8 +167,44 @@ impl Iterator for FileDocuments {
     }
 }
 
-/// The records of one file in its format.
+/// The records of one file in its format, path-based ids made relative
+/// to `opts.id_root` when it is set.
 fn records_of(path: &Path, opts: &ReadOptions) -> Box<dyn Iterator<Item = Record> + Send> {
+    let records = file_records(path, opts);
+    let Some(root) = opts.id_root.as_deref().filter(|_| path.as_os_str() != "-") else { return records };
+    let format = match opts.format {
+        InputFormat::Auto => format_from_name(&display_path(path)),
+        f => f,
+    };
+    if format == InputFormat::Jsonl {
+        return records;
+    }
+    let name = display_path(path);
+    let relative = match relative_to(path, root) {
+        Ok(r) => r,
+        Err(problem) => return Box::new(std::iter::once((Err(DocumentError { location: name, problem }), 0))),
+    };
+    Box::new(records.map(move |(item, bytes)| {
+        let item = item.map(|mut d| {
+            if let Some(rest) = d.id.strip_prefix(name.as_str()) {
+                d.id = format!("{relative}{rest}");
+            }
+            d
+        });
+        (item, bytes)
+    }))
+}
+
+/// `path` relative to `root` (both resolved), with `/` separators.
+fn relative_to(path: &Path, root: &Path) -> Result<String, String> {
+    let resolve = |p: &Path| p.canonicalize().map_err(|e| format!("cannot resolve {}: {e}", display_path(p)));
+    let (path, root_abs) = (resolve(path)?, resolve(root)?);
+    let rest = path.strip_prefix(&root_abs).map_err(|_| format!("not under --id-root {}", display_path(root)))?;
+    Ok(rest.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
+}
+
+/// The records of one file in its format.
+fn file_records(path: &Path, opts: &ReadOptions) -> Box<dyn Iterator<Item = Record> + Send> {
     let name = if path.as_os_str() == "-" { "-".to_string() } else { display_path(path) };
     let reader = match open(path) {
         Ok(r) => r,
