@@ -32,6 +32,8 @@ pub struct StoreStats {
     pub sentences: u64,
     pub extractions: u64,
     pub entities: u64,
+    /// Names whose node is `owl:sameAs` another name's entity (entity graph).
+    pub linked_names: u64,
     /// Document-local descriptions ("the film" in one document).
     pub descriptions: u64,
     pub relations: u64,
@@ -55,6 +57,7 @@ pub fn compute(store: &Store, top: usize) -> Result<StoreStats, StatsError> {
         sentences: number(store, "SELECT (SUM(?c) AS ?n) WHERE { ?d a kgx:Document ; kgx:sentenceCount ?c }")?,
         extractions: number(store, "SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a kgx:Extraction }")?,
         entities: number(store, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a kgx:Entity FILTER NOT EXISTS { ?e owl:sameAs ?c } }")?,
+        linked_names: number(store, "SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE { ?a owl:sameAs ?e }")?,
         descriptions: number(store, "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a kgx:Description }")?,
         relations: number(store, "SELECT (COUNT(DISTINCT ?r) AS ?n) WHERE { ?r a kgx:Relation }")?,
         ..StoreStats::default()
@@ -112,7 +115,7 @@ pub fn print(stats: &StoreStats, runs: &[RunRow], out: &mut dyn Write) -> std::i
     writeln!(out, "documents    {}", stats.documents)?;
     writeln!(out, "sentences    {}", stats.sentences)?;
     writeln!(out, "extractions  {}", stats.extractions)?;
-    writeln!(out, "entities     {}", stats.entities)?;
+    writeln!(out, "entities     {} ({} other names linked to them)", stats.entities, stats.linked_names)?;
     writeln!(out, "descriptions {} (document-local)", stats.descriptions)?;
     writeln!(out, "relations    {}", stats.relations)?;
     let largest: Vec<String> = stats.components.iter().take(5).map(|c| c.to_string()).collect();
