@@ -14,7 +14,9 @@
 //! alias of two), never on the order they came in; the pass keeps only the
 //! linked names in memory and streams everything else from disk.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::unionfind::UnionFind;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -84,7 +86,6 @@ impl Clusters {
 /// longer stored name (through a block of that name whose label still has
 /// mentions), and closes the links into clusters.
 pub fn link(conn: &Connection) -> rusqlite::Result<Clusters> {
-    let mut keys = conn.prepare("SELECT key, label FROM entity_names WHERE mentions > 0 GROUP BY key, label ORDER BY key, label")?;
     let mut candidates = conn.prepare_cached(
         "SELECT DISTINCT b.key FROM entity_blocks b WHERE b.block = ?1 AND b.key != ?2
            AND EXISTS (SELECT 1 FROM entity_names m WHERE m.key = b.key AND m.label = b.label AND m.mentions > 0)
@@ -92,43 +93,57 @@ pub fn link(conn: &Connection) -> rusqlite::Result<Clusters> {
     )?;
     // A name some argument wrote capitalised (ASCII capitals: "Fuel", "Content management system").
     let mut exists = conn.prepare_cached("SELECT 1 FROM entity_names WHERE key = ?1 AND mentions > 0 AND label GLOB '[A-Z]*' LIMIT 1")?;
-    let mut parent: HashMap<String, String> = HashMap::new();
-    let mut rows = keys.query([])?;
-    // The labels of one key, read together.
-    let mut current: Option<(String, Vec<String>)> = None;
-    loop {
-        let row = rows.next()?;
-        let next: Option<(String, String)> = row.map(|r| Ok::<_, rusqlite::Error>((r.get(0)?, r.get(1)?))).transpose()?;
-        match (&mut current, next) {
-            (Some((k, labels)), Some((key, label))) if *k == key => labels.push(label),
-            (_, next) => {
-                if let Some((key, labels)) = current.take() {
-                    if let Some(only) = alias_of(&key, &labels, &mut candidates, &mut exists)? {
-                        union(&mut parent, &key, &only);
-                    }
-                }
-                match next {
-                    Some((key, label)) => current = Some((key, vec![label])),
-                    None => break,
-                }
-            }
+    let mut links: Vec<(String, String)> = Vec::new();
+    for_each_key(conn, |key, labels| {
+        let used: Vec<String> = labels.into_iter().filter(|(_, m)| *m > 0).map(|(l, _)| l).collect();
+        if let Some(only) = alias_of(&key, &used, &mut candidates, &mut exists)? {
+            links.push((key, only));
         }
+        Ok::<_, rusqlite::Error>(())
+    })?;
+    // Union-find over the linked keys; each cluster's canonical key has the most words, then is the smallest.
+    let keys: Vec<&String> = links.iter().flat_map(|(a, b)| [a, b]).collect::<BTreeSet<_>>().into_iter().collect();
+    let at = |k: &String| keys.binary_search(&k).unwrap_or_default();
+    let mut sets = UnionFind::<usize>::new(keys.len());
+    for (a, b) in &links {
+        sets.union(at(a), at(b));
     }
-    let linked: Vec<String> = parent.keys().cloned().collect();
+    let mut members: BTreeMap<usize, Vec<&String>> = BTreeMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        members.entry(sets.find(i)).or_default().push(k);
+    }
     let mut canonical = BTreeMap::new();
-    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for k in linked {
-        let root = find(&mut parent, &k);
-        members.entry(root).or_default().push(k);
-    }
     for keys in members.into_values() {
-        let best =
-            keys.iter().max_by(|a, b| a.split(' ').count().cmp(&b.split(' ').count()).then_with(|| b.cmp(a))).cloned().unwrap_or_default();
+        let words = |k: &&String| k.split(' ').count();
+        let best = keys.iter().max_by(|a, b| words(a).cmp(&words(b)).then_with(|| b.cmp(a))).map(|k| k.to_string()).unwrap_or_default();
         for k in keys {
-            canonical.insert(k, best.clone());
+            canonical.insert(k.clone(), best.clone());
         }
     }
     Ok(Clusters { canonical })
+}
+
+/// Calls `f` with each stored key (in key order) and its surface forms with
+/// their mentions over every document (sorted), one key at a time from disk.
+fn for_each_key<E: From<rusqlite::Error>>(
+    conn: &Connection,
+    mut f: impl FnMut(String, Vec<(String, u64)>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut stmt = conn.prepare(
+        "SELECT key, json_group_array(json_array(label, mentions)) FROM
+           (SELECT key, label, SUM(mentions) AS mentions FROM entity_names GROUP BY key, label)
+         GROUP BY key ORDER BY key",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let key: String = row.get(0)?;
+        let json: String = row.get(1)?;
+        let mut labels: Vec<(String, u64)> = serde_json::from_str(&json)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
+        labels.sort();
+        f(key, labels)?;
+    }
+    Ok(())
 }
 
 /// The one longer name a key is an alias of, if exactly one: looked up by
@@ -166,31 +181,6 @@ fn alias_of(
     })
 }
 
-fn find(parent: &mut HashMap<String, String>, key: &str) -> String {
-    let mut root = key.to_string();
-    while let Some(p) = parent.get(&root).filter(|p| **p != root) {
-        root = p.clone();
-    }
-    let mut at = key.to_string();
-    while at != root {
-        let next = parent.insert(at, root.clone()).unwrap_or_else(|| root.clone());
-        at = next;
-    }
-    root
-}
-
-fn union(parent: &mut HashMap<String, String>, a: &str, b: &str) {
-    for k in [a, b] {
-        parent.entry(k.to_string()).or_insert_with(|| k.to_string());
-    }
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    if ra != rb {
-        // The smaller key is the root, whatever the order of the unions.
-        let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        parent.insert(child, root);
-    }
-}
-
 /// What the graph says about one entity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntityFacts {
@@ -213,12 +203,9 @@ pub fn for_each_entity(
     clusters: &Clusters,
     mut emit: impl FnMut(EntityFacts) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut stmt = conn.prepare("SELECT key, label, SUM(mentions) FROM entity_names GROUP BY key, label ORDER BY key, label")?;
-    let mut rows = stmt.query([])?;
-    // Labels of the key being read, and of the linked clusters (canonical key -> key -> labels).
-    let mut current: Option<(String, Vec<(String, u64)>)> = None;
+    // The linked clusters, gathered as their keys come (canonical key -> key -> labels).
     let mut linked: BTreeMap<String, BTreeMap<String, Vec<(String, u64)>>> = BTreeMap::new();
-    let mut flush = |key: String, labels: Vec<(String, u64)>, linked: &mut BTreeMap<_, BTreeMap<_, _>>| {
+    for_each_key(conn, |key, labels| {
         if clusters.canonical.contains_key(&key) {
             linked.entry(clusters.canonical(&key).to_string()).or_default().insert(key, labels);
             Ok(())
@@ -227,22 +214,7 @@ pub fn for_each_entity(
         } else {
             Ok(())
         }
-    };
-    while let Some(row) = rows.next()? {
-        let (key, label, mentions): (String, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
-        match &mut current {
-            Some((k, labels)) if *k == key => labels.push((label, mentions as u64)),
-            _ => {
-                if let Some((k, labels)) = current.take() {
-                    flush(k, labels, &mut linked)?;
-                }
-                current = Some((key, vec![(label, mentions as u64)]));
-            }
-        }
-    }
-    if let Some((k, labels)) = current.take() {
-        flush(k, labels, &mut linked)?;
-    }
+    })?;
     for (canonical, keys) in linked {
         let mut f = facts(canonical.clone(), keys.clone());
         f.same_as = keys.keys().filter(|k| **k != canonical).map(|k| (k.clone(), label_of(&keys[k]))).collect();

@@ -60,26 +60,11 @@ pub struct WordTag {
 
 /// Word tags from per-token probabilities (first sub-token of each word).
 pub fn word_tags(sentence: &EncodedSentence, probs: &[f32], labels: usize) -> Vec<WordTag> {
-    let mut words: Vec<WordTag> = Vec::new();
-    let mut last_word = None;
-    for (t, &word) in sentence.word_ids.iter().enumerate() {
-        let (start, end) = sentence.offsets[t];
-        if last_word == Some(word) {
-            if let Some(w) = words.last_mut() {
-                w.end = w.end.max(end);
-            }
-            continue;
-        }
-        last_word = Some(word);
-        let row = &probs[t * labels..(t + 1) * labels];
-        let (label, &probability) = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));
-        words.push(WordTag { label, probability, start, end });
-    }
-    words
+    window_word_tags(sentence, Window { start: 0, end: sentence.len() }, probs, labels)
 }
 
-/// Word tags of one marked pass from its window's rows (`window.len() x
-/// labels`): the words whose first sub-token lies in the window, each with
+/// Word tags of a window from its rows (`window.len() x labels`; a marked
+/// pass's, or the whole sentence's): the words whose first sub-token lies in the window, each with
 /// its whole char span. Outside the window every token reads as O, so these
 /// are, in order, the non-O words [`word_tags`] would give over the whole
 /// sentence, and their spans are the same; the cost is the window's, not

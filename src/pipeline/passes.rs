@@ -331,7 +331,7 @@ impl HiddenStart {
             let (b, row) = self.location[source.sequence];
             let from = self.hidden[b].as_ref().ok_or_else(missing)?;
             let (len, prefix, suffix) = (batch.lengths[r], self.prefix, self.suffix);
-            let Some(own) = len.checked_sub(prefix + suffix).filter(|own| prefix + source.shift + own + suffix <= from.dim().1) else {
+            let Some(own) = len.checked_sub(prefix + suffix).filter(|own| prefix + own + source.dropped + suffix <= from.dim().1) else {
                 return Err(TaggerError::Batch("a marked pass reads past its unmarked sequence's hidden state"));
             };
             // The prefix specials, the pass's own content rows, then the suffix specials (after the rows it drops).

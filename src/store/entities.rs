@@ -1,8 +1,7 @@
 //! The entity graph: the entity index's clusters -> `<base>graph/entities`.
 //!
 //! Takes: the run log's entity index ([`crate::canon::index`]) after a run's
-//! last chunk. Gives: the entity graph, rebuilt whole in one transaction:
-//! for each entity its node (`entity/<canonical key>`, typed
+//! last chunk. Gives: the entity graph, rebuilt whole: for each entity its node (`entity/<canonical key>`, typed
 //! `kgx:Entity`), its preferred `rdfs:label`, every other name as
 //! `skos:altLabel` and its `kgx:mentionCount`; for each other name key of
 //! the entity, that name's node `owl:sameAs` the entity's node, with its
@@ -21,8 +20,8 @@ use crate::canon::index::{for_each_entity, Clusters, EntityFacts};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Quads removed per transaction when the old entity graph is cleared.
-const CLEAR_BATCH: usize = 50_000;
+/// Quads removed per transaction, and handed to the bulk loader at a time.
+const BATCH: usize = 50_000;
 
 /// Replaces the entity graph with what the index says; returns (entities, names linked to another).
 pub fn rebuild(store: &Store, index: &rusqlite::Connection, iris: &Iris) -> Result<(usize, usize), BoxError> {
@@ -36,7 +35,7 @@ pub fn rebuild(store: &Store, index: &rusqlite::Connection, iris: &Iris) -> Resu
     for_each_entity(index, &clusters, |f| {
         entities += 1;
         entity_quads(&f, iris, graph.as_ref(), &mut quads);
-        if quads.len() >= CLEAR_BATCH {
+        if quads.len() >= BATCH {
             loader.load_quads(quads.drain(..))?;
         }
         Ok(())
@@ -51,7 +50,7 @@ pub fn rebuild(store: &Store, index: &rusqlite::Connection, iris: &Iris) -> Resu
 /// here leaves the graph partial until the next run rebuilds it).
 fn clear(store: &Store, graph: NamedNodeRef<'_>) -> Result<(), BoxError> {
     loop {
-        let batch: Vec<Quad> = store.quads_for_pattern(None, None, None, Some(graph.into())).take(CLEAR_BATCH).collect::<Result<_, _>>()?;
+        let batch: Vec<Quad> = store.quads_for_pattern(None, None, None, Some(graph.into())).take(BATCH).collect::<Result<_, _>>()?;
         if batch.is_empty() {
             return Ok(());
         }

@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 
 use oxigraph::model::{GraphName, NamedNode, Quad};
 use oxigraph::store::{StorageError, Store};
-use rusqlite::params;
 
-use super::entities;
 use super::lock::StoreLock;
 use super::rdf::RdfStore;
 use super::runlog::RunLog;
@@ -65,34 +63,8 @@ pub fn merge(target: &Path, base: &str, shards: &[PathBuf]) -> Result<MergeStats
         stats.documents += runlog.absorb(&shard.join("runlog.sqlite"))?;
         stats.shards += 1;
     }
-    let (entities, linked) = entities::rebuild(rdf.store(), runlog.connection(), rdf.iris())
-        .map_err(|source| StoreError::Rdf { dir: target.to_path_buf(), source })?;
+    let (entities, linked) = rdf.rebuild_entity_graph(&runlog)?;
     stats.entities = entities;
     stats.linked = linked;
     Ok(stats)
-}
-
-impl RunLog {
-    /// Copies another run log's runs, documents and entity-index rows (a
-    /// document's rows replacing any the target holds); returns its documents.
-    pub fn absorb(&self, other: &Path) -> Result<usize, StoreError> {
-        let err = |source| StoreError::RunLog { path: other.to_path_buf(), source };
-        let conn = self.connection();
-        conn.execute("ATTACH DATABASE ?1 AS shard", params![other.to_string_lossy()]).map_err(err)?;
-        let copied = conn
-            .execute_batch(
-                "BEGIN;
-                 INSERT OR IGNORE INTO runs SELECT * FROM shard.runs;
-                 INSERT OR REPLACE INTO documents SELECT * FROM shard.documents;
-                 DELETE FROM entity_names WHERE document IN (SELECT DISTINCT document FROM shard.entity_names);
-                 INSERT INTO entity_names SELECT * FROM shard.entity_names;
-                 INSERT OR IGNORE INTO entity_blocks SELECT * FROM shard.entity_blocks;
-                 COMMIT;",
-            )
-            .and_then(|()| conn.query_row("SELECT COUNT(*) FROM shard.documents", [], |r| r.get::<_, i64>(0)));
-        let detached = conn.execute("DETACH DATABASE shard", []);
-        let n = copied.map_err(err)?;
-        detached.map_err(err)?;
-        Ok(n as usize)
-    }
 }

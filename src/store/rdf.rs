@@ -70,6 +70,13 @@ impl RdfStore {
         &self.iris
     }
 
+    /// Rebuilds the entity graph from `runlog`'s entity index
+    /// ([`super::entities`]); returns (entities, names linked to another's entity).
+    pub fn rebuild_entity_graph(&self, runlog: &super::runlog::RunLog) -> Result<(usize, usize), StoreError> {
+        super::entities::rebuild(&self.store, runlog.connection(), &self.iris)
+            .map_err(|source| StoreError::Rdf { dir: self.dir.clone(), source })
+    }
+
     fn err(&self, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
         StoreError::rdf(&self.dir, e)
     }

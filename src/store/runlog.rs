@@ -80,6 +80,29 @@ impl RunLog {
         &self.conn
     }
 
+    /// Copies another run log's runs, documents and entity-index rows (a
+    /// document's rows replacing any the target holds); returns its documents.
+    pub fn absorb(&self, other: &Path) -> Result<usize, StoreError> {
+        let err = |source| StoreError::RunLog { path: other.to_path_buf(), source };
+        let conn = self.connection();
+        conn.execute("ATTACH DATABASE ?1 AS shard", params![other.to_string_lossy()]).map_err(err)?;
+        let copied = conn
+            .execute_batch(
+                "BEGIN;
+                 INSERT OR IGNORE INTO runs SELECT * FROM shard.runs;
+                 INSERT OR REPLACE INTO documents SELECT * FROM shard.documents;
+                 DELETE FROM entity_names WHERE document IN (SELECT DISTINCT document FROM shard.entity_names);
+                 INSERT INTO entity_names SELECT * FROM shard.entity_names;
+                 INSERT OR IGNORE INTO entity_blocks SELECT * FROM shard.entity_blocks;
+                 COMMIT;",
+            )
+            .and_then(|()| conn.query_row("SELECT COUNT(*) FROM shard.documents", [], |r| r.get::<_, i64>(0)));
+        let detached = conn.execute("DETACH DATABASE shard", []);
+        let n = copied.map_err(err)?;
+        detached.map_err(err)?;
+        Ok(n as usize)
+    }
+
     fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::RunLog { path: self.path.clone(), source }
     }

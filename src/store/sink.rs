@@ -45,8 +45,7 @@ impl StoreSink {
     /// another name's entity).
     pub fn finish(&mut self, status: &str, skipped: usize) -> Result<(usize, usize), StoreError> {
         self.counts.skipped = skipped;
-        let linked = super::entities::rebuild(self.rdf.store(), self.runlog.connection(), self.rdf.iris())
-            .map_err(|e| StoreError::Rdf { dir: self.dir.clone(), source: e })?;
+        let linked = self.rdf.rebuild_entity_graph(&self.runlog)?;
         self.runlog.finish_run(&self.run.id, status, self.counts)?;
         Ok(linked)
     }
