@@ -9,7 +9,7 @@ PYENV = HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH=export
 SHARED_DATA ?= ../shared/data/oie2016
 MODEL_DIR = models/kgx-minilm-lora
 
-.PHONY: setup test cesi-eval system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
+.PHONY: setup test cesi-eval cesi-eval-run system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
 	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint lexicon \
 	data-predicates train-multi model-multi train-layered model-layered carb-compare train-coref model-coref gap-eval
 
@@ -125,6 +125,10 @@ gap-eval:
 CANONICAL_DATA ?= ../shared/data/canonical
 CESI_FLOORS ?= ambiguous/ambiguous_valid=0.90 base/base_valid=0.95
 cesi-eval:
+	@if [ ! -d "$(CANONICAL_DATA)" ]; then echo "cesi-eval: $(CANONICAL_DATA) not found (set CANONICAL_DATA to the folder of ambiguous.zip and base.zip): not run"; exit 0; fi; \
+	$(MAKE) --no-print-directory cesi-eval-run
+
+cesi-eval-run:
 	@mkdir -p bench/out/cesi
 	@for set in ambiguous base; do $(PY) -m zipfile -e $(CANONICAL_DATA)/$$set.zip bench/out/cesi/ || exit 1; done
 	@for pair in $(CESI_FLOORS); do \
