@@ -9,6 +9,8 @@
 //!   index and the pass that links aliases into one entity).
 //! - [`store`]: the persistent store (Oxigraph + SQLite run log) and its
 //!   sink; [`query`], [`export`], [`stats`] and [`eval`] read it.
+//! - [`remote`]: SPARQL 1.1 servers: queries, updates, the Graph Store
+//!   Protocol, and pushing a store's graphs into a server.
 //! - The `kgx` binary (`src/main.rs`, `src/commands/`) turns flags into the
 //!   options structs of these modules and calls them; the library never sees
 //!   a flag type (the commands are not part of it, so it cannot).
@@ -26,6 +28,7 @@ pub mod memory;
 pub mod model;
 pub mod pipeline;
 pub mod query;
+pub mod remote;
 pub mod stats;
 pub mod store;
 pub mod timestamp;
@@ -47,6 +50,9 @@ pub mod exit {
     pub const STORE: i32 = 5;
     /// The SPARQL query does not parse.
     pub const QUERY_SYNTAX: i32 = 6;
+    /// A SPARQL server could not be reached, refused a request, or gave an
+    /// answer kgx cannot read (after the retries).
+    pub const ENDPOINT: i32 = 7;
     /// A stage of kgx failed in a way it should not (a bug: a thread
     /// panicked); nothing partial was committed (sysexits' EX_SOFTWARE).
     pub const INTERNAL: i32 = 70;
@@ -76,7 +82,18 @@ fn code_of(cause: &(dyn Error + 'static)) -> Option<i32> {
         return match q {
             query::QueryError::Syntax { .. } => Some(exit::QUERY_SYNTAX),
             query::QueryError::Store(_) => Some(exit::STORE),
+            query::QueryError::Remote(_) => Some(exit::ENDPOINT),
             _ => None,
+        };
+    }
+    if cause.is::<remote::RemoteError>() {
+        return Some(exit::ENDPOINT);
+    }
+    if let Some(p) = cause.downcast_ref::<remote::push::PushError>() {
+        return match p {
+            remote::push::PushError::Send { .. } => Some(exit::ENDPOINT),
+            remote::push::PushError::Store(_) | remote::push::PushError::Read(_) => Some(exit::STORE),
+            remote::push::PushError::Panicked => Some(exit::INTERNAL),
         };
     }
     match cause.downcast_ref::<PipelineError>()? {

@@ -1,13 +1,16 @@
 //! SPARQL over a store (`kgx query` and kgx's own reports), results
 //! streamed to a writer.
 //!
-//! Takes: a store directory, a SPARQL query (kgx's prefixes predeclared)
-//! and an output format. Gives: SELECT/ASK results as an aligned table or
-//! the W3C formats (CSV, TSV, JSON, XML); CONSTRUCT/DESCRIBE results as
-//! Turtle, N-Triples or N-Quads.
+//! Takes: a store directory or a SPARQL endpoint, a SPARQL query (kgx's
+//! prefixes predeclared) and an output format. Gives: SELECT/ASK results as
+//! an aligned table or the W3C formats (CSV, TSV, JSON, XML);
+//! CONSTRUCT/DESCRIBE results as Turtle, N-Triples or N-Quads; the same
+//! writers whichever side evaluated the query.
 //! Invariants: the default graph is the union of all named graphs (each
-//! document's graph), so queries need no GRAPH clause; syntax errors are
-//! reported with the parser's line and column (prefixes do not shift them).
+//! document's graph), so queries need no GRAPH clause (an endpoint must be
+//! set up so: Virtuoso is, Oxigraph with `--union-default-graph`); syntax
+//! errors are reported, before anything is sent, with the parser's line and
+//! column (prefixes do not shift them).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +22,8 @@ use oxigraph::sparql::{QueryEvaluationError, QueryResults, SparqlEvaluator};
 use unicode_width::UnicodeWidthStr;
 
 use crate::choice::Choice;
+use crate::remote::endpoint::QueryForm;
+use crate::remote::{Endpoint, RemoteError};
 use crate::store::lock::StoreLock;
 use crate::store::vocab::PREFIXES;
 use crate::store::StoreError;
@@ -71,6 +76,10 @@ pub enum QueryError {
     Store(#[from] StoreError),
     #[error("cannot write results")]
     Write(#[from] std::io::Error),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error("--explain needs a local store (an endpoint does not return its plan)")]
+    ExplainRemote,
 }
 
 /// An opened, locked, existing store for reading.
@@ -96,13 +105,36 @@ pub fn evaluator() -> SparqlEvaluator {
     PREFIXES.iter().fold(SparqlEvaluator::new(), |e, (p, iri)| e.with_prefix(*p, *iri).expect("kgx's prefix IRIs are valid"))
 }
 
-/// Runs a SELECT over the union of all graphs (for kgx's own reports);
-/// each value as plain text: IRIs bare, literals' lexical form, "" unbound.
+/// Where kgx's own SELECT queries (stats, exports, evaluation) run: a
+/// local store, or a SPARQL endpoint holding a pushed store.
+pub trait SelectSource {
+    /// Runs a SELECT over the union of all graphs; each value as plain
+    /// text: IRIs bare, literals' lexical form, "" unbound.
+    fn select_values(&self, query: &str) -> Result<Vec<Vec<String>>, QueryError>;
+}
+
+impl SelectSource for oxigraph::store::Store {
+    fn select_values(&self, query: &str) -> Result<Vec<Vec<String>>, QueryError> {
+        let mut prepared =
+            evaluator().parse_query(query).map_err(|e| QueryError::Syntax { source_name: "kgx".into(), message: e.to_string() })?;
+        prepared.dataset_mut().set_default_graph_as_union();
+        solution_values(prepared.on_store(self).execute()?)
+    }
+}
+
+impl SelectSource for Endpoint {
+    fn select_values(&self, query: &str) -> Result<Vec<Vec<String>>, QueryError> {
+        solution_values(self.query(&with_prefixes(query), QueryForm::Solutions)?)
+    }
+}
+
+/// [`SelectSource::select_values`] on a local store.
 pub fn select_values(store: &oxigraph::store::Store, query: &str) -> Result<Vec<Vec<String>>, QueryError> {
-    let mut prepared =
-        evaluator().parse_query(query).map_err(|e| QueryError::Syntax { source_name: "kgx".into(), message: e.to_string() })?;
-    prepared.dataset_mut().set_default_graph_as_union();
-    let QueryResults::Solutions(solutions) = prepared.on_store(store).execute()? else {
+    store.select_values(query)
+}
+
+fn solution_values(results: QueryResults<'_>) -> Result<Vec<Vec<String>>, QueryError> {
+    let QueryResults::Solutions(solutions) = results else {
         return Err(QueryError::NotSelect);
     };
     let variables = solutions.variables().to_vec();
@@ -112,6 +144,47 @@ pub fn select_values(store: &oxigraph::store::Store, query: &str) -> Result<Vec<
             Ok(variables.iter().map(|v| s.get(v).map(plain_value).unwrap_or_default()).collect())
         })
         .collect()
+}
+
+/// The query with a PREFIX line for each of kgx's prefixes it does not
+/// declare itself (an endpoint knows none of them).
+fn with_prefixes(query: &str) -> String {
+    let declared = |p: &str| {
+        query.lines().any(|l| {
+            let mut words = l.split_whitespace();
+            words.next().is_some_and(|w| w.eq_ignore_ascii_case("PREFIX")) && words.next() == Some(&format!("{p}:"))
+        })
+    };
+    let mut text: String = PREFIXES.iter().filter(|(p, _)| !declared(p)).map(|(p, iri)| format!("PREFIX {p}: <{iri}>\n")).collect();
+    text.push_str(query);
+    text
+}
+
+/// Runs `query` (read from `source_name`) on a SPARQL endpoint and writes
+/// its results as [`run_query`] writes a store's. The query is parsed here
+/// first: a syntax error is reported as for a local query, and the form
+/// decides which results format is asked for.
+pub fn run_endpoint_query(
+    endpoint: &Endpoint,
+    query: &str,
+    source_name: &str,
+    opts: QueryOptions,
+    out: &mut dyn Write,
+) -> Result<(), QueryError> {
+    if opts.explain {
+        return Err(QueryError::ExplainRemote);
+    }
+    let parser = PREFIXES
+        .iter()
+        .fold(spargebra::SparqlParser::new(), |p, (prefix, iri)| p.with_prefix(*prefix, *iri).expect("kgx's prefix IRIs are valid"));
+    let parsed = parser
+        .parse_query(query)
+        .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: syntax_message(&e.to_string()) })?;
+    let form = match parsed {
+        spargebra::Query::Select { .. } | spargebra::Query::Ask { .. } => QueryForm::Solutions,
+        spargebra::Query::Construct { .. } | spargebra::Query::Describe { .. } => QueryForm::Graph,
+    };
+    write_results(endpoint.query(&with_prefixes(query), form)?, opts, out)
 }
 
 fn plain_value(term: &Term) -> String {
@@ -272,6 +345,15 @@ fn write_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_queries_get_the_prefixes_they_do_not_declare() {
+        let text = with_prefixes("prefix kgx: <urn:mine#>\nSELECT * WHERE { ?s rdfs:label ?l }");
+        assert!(!text.contains("PREFIX kgx:"), "{text}");
+        assert!(text.contains("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"), "{text}");
+        assert!(text.ends_with("prefix kgx: <urn:mine#>\nSELECT * WHERE { ?s rdfs:label ?l }"));
+        spargebra::SparqlParser::new().parse_query(&text).unwrap();
+    }
 
     #[test]
     fn syntax_errors_name_line_and_column() {

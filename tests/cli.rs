@@ -5,8 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+#[path = "cli/endpoints.rs"]
+mod endpoints;
 #[path = "cli/entities.rs"]
 mod entities;
+#[path = "cli/servers.rs"]
+mod servers;
 
 /// The model `kgx` runs when none is named.
 const DEFAULT_MODEL: &str = kgx::model::DEFAULT_MODEL;

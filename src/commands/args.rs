@@ -144,3 +144,44 @@ pub fn probability(s: &str) -> Result<f32, String> {
         _ => Err(format!("{s:?} is not a probability in (0, 1]")),
     }
 }
+
+/// How to talk to a SPARQL server (`push`, and `query`/`stats` with `--endpoint`).
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Environment variable holding the server's credentials:
+    /// `basic:USER:PASSWORD`, `digest:USER:PASSWORD` (Virtuoso's
+    /// `/sparql-auth`) or `bearer:TOKEN`.
+    #[arg(long, value_name = "VAR", default_value = kgx::remote::auth::DEFAULT_AUTH_ENV)]
+    pub auth_env: String,
+    /// Seconds one request may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Tries after the first on 5xx, 408, 429, timeouts and failed connections (waiting 0.5 s, doubling up to 30 s).
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+}
+
+impl ServerArgs {
+    /// The server at query URL `endpoint` (update and graph-store URLs
+    /// derived unless given), credentials read from the environment.
+    pub fn endpoint(
+        &self,
+        endpoint: &str,
+        update_url: Option<&str>,
+        graph_store_url: Option<&str>,
+    ) -> anyhow::Result<kgx::remote::Endpoint> {
+        let credentials = kgx::remote::auth::Credentials::from_env(&self.auth_env)?;
+        let http = kgx::remote::http::HttpOptions {
+            timeout: std::time::Duration::from_secs(self.timeout),
+            retries: self.retries,
+            ..Default::default()
+        };
+        Ok(kgx::remote::Endpoint::new(kgx::remote::EndpointOptions {
+            query_url: endpoint.to_string(),
+            update_url: update_url.map(str::to_string),
+            graph_store_url: graph_store_url.map(str::to_string),
+            credentials,
+            http,
+        })?)
+    }
+}

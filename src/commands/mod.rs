@@ -8,6 +8,7 @@ pub mod export;
 pub mod extract;
 pub mod merge;
 mod progress;
+pub mod push;
 pub mod query;
 pub mod stats;
 
@@ -38,6 +39,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Merge the stores of `kgx extract --shard I/N` into one and rebuild its entity graph.
     Merge(merge::MergeArgs),
+    /// Send the store's graphs to a SPARQL 1.1 server, replacing each; a repeated push sends only what changed.
+    Push(push::PushArgs),
 }
 
 /// Runs a command; its exit code when it finished (see `kgx::exit`).
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Stats(args) => stats::stats(&args).map(|()| exit::OK),
         Command::Eval(args) => eval::eval(&args).map(|_| exit::OK),
         Command::Merge(args) => merge::run(&args).map(|()| exit::OK),
+        Command::Push(args) => push::run(&args).map(|()| exit::OK),
     }
 }
 

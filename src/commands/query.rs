@@ -1,13 +1,13 @@
-//! `kgx query`: a SPARQL query from a file, stdin or `-e`, on a store.
+//! `kgx query`: a SPARQL query from a file, stdin or `-e`, on a store or a SPARQL endpoint.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use kgx::query::{run_query, QueryFormat, QueryOptions, ReadStore};
+use kgx::query::{run_endpoint_query, run_query, QueryFormat, QueryOptions, ReadStore};
 
-use super::args::{ChoiceParser, StoreArg};
+use super::args::{ChoiceParser, ServerArgs, StoreArg};
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("source").required(true))]
@@ -20,6 +20,13 @@ pub struct QueryArgs {
     pub expression: Option<String>,
     #[command(flatten)]
     pub store: StoreArg,
+    /// Query this SPARQL 1.1 endpoint (its default graph must be the union
+    /// of its graphs, as Virtuoso's is and `oxigraph serve
+    /// --union-default-graph` makes it) instead of the store.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Output format (default: table on a terminal, else tsv, for SELECT/ASK; turtle for CONSTRUCT/DESCRIBE).
     #[arg(long, value_parser = ChoiceParser::<QueryFormat>::new())]
     pub format: Option<QueryFormat>,
@@ -41,12 +48,15 @@ pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
         }
         (None, None) => anyhow::bail!("give a query file or -e QUERY"),
     };
-    let store = ReadStore::open(&args.store.store, "query")?;
     let stdout = std::io::stdout();
     // A table for people on a terminal, W3C TSV for programs.
     let select_default = if stdout.is_terminal() { QueryFormat::Table } else { QueryFormat::Tsv };
+    let options = QueryOptions { format: args.format, select_default, explain: args.explain };
     let mut out = std::io::BufWriter::new(stdout.lock());
-    run_query(&store, &text, &source, QueryOptions { format: args.format, select_default, explain: args.explain }, &mut out)?;
+    match &args.endpoint {
+        Some(url) => run_endpoint_query(&args.server.endpoint(url, None, None)?, &text, &source, options, &mut out)?,
+        None => run_query(&ReadStore::open(&args.store.store, "query")?, &text, &source, options, &mut out)?,
+    }
     out.flush()?;
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! for a store. Gives: the chunk committed atomically to the Oxigraph store
 //! ([`rdf`]) and then recorded in the SQLite run log ([`runlog`]); [`lock`]
 //! keeps one process on a store at a time; [`vocab`] names what is written;
-//! [`entities`] rebuilds the entity graph; [`merge`] joins shard stores.
+//! [`entities`] rebuilds the entity graph; [`merge`] joins shard stores;
+//! [`pushlog`] remembers what each SPARQL server last acknowledged.
 //! Invariants: a chunk is all-or-nothing in the RDF store; a document's
 //! quads all live in its own named graph, so replacing a changed document
 //! is clearing one graph; a document is skipped as already stored only when
@@ -15,6 +16,7 @@
 pub mod entities;
 pub mod lock;
 pub mod merge;
+pub mod pushlog;
 pub mod rdf;
 pub mod runlog;
 pub mod sink;
