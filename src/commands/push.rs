@@ -32,8 +32,8 @@ pub struct PushArgs {
     pub graph_store: Option<String>,
     #[command(flatten)]
     pub server: ServerArgs,
-    /// How graphs are replaced on the server (update measured faster on Oxigraph and Virtuoso: bench/push.sh).
-    #[arg(long, value_parser = ChoiceParser::<PushMethod>::new(), default_value = "update")]
+    /// How graphs are replaced on the server (bench/push.sh measures both).
+    #[arg(long, value_parser = ChoiceParser::<PushMethod>::new(), default_value = "auto")]
     pub method: PushMethod,
     /// Requests in flight.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64).map(usize::from))]

@@ -85,6 +85,12 @@ impl Endpoint {
         Ok(Self { query_url, update_url, graph_store_url, http: HttpClient::new(options.credentials, options.http) })
     }
 
+    /// Whether the query URL is Virtuoso's (`.../sparql` or `.../sparql-auth`).
+    pub fn is_virtuoso_layout(&self) -> bool {
+        let base = self.query_url.split(['?', '#']).next().unwrap_or("").trim_end_matches('/');
+        base.ends_with("/sparql") || base.ends_with("/sparql-auth")
+    }
+
     /// Runs a query (form-encoded POST, so long queries fit) and parses
     /// the results as they stream in.
     pub fn query(&self, query: &str, form: QueryForm) -> Result<QueryResults<'static>, RemoteError> {

@@ -133,15 +133,19 @@ fn path_and_query(url: &str) -> String {
     url.parse::<ureq::http::Uri>().ok().and_then(|u| u.path_and_query().map(|p| p.as_str().to_string())).unwrap_or_else(|| "/".to_string())
 }
 
-/// The start of a failed response's body, tags and runs of blanks removed
-/// (servers answer errors in HTML as often as in text).
+/// The start of a failed response's body, runs of blanks removed, and tags
+/// too when it is HTML (servers answer errors in HTML as often as in text).
 fn server_message(response: &mut Response<Body>) -> String {
-    let raw = response.body_mut().with_config().limit(64 * 1024).lossy_utf8(true).read_to_string().unwrap_or_default();
+    let html = response.body().mime_type().is_some_and(|m| m.contains("html"));
+    // The start only: Virtuoso's 400 echoes the whole request after its message.
+    let mut start = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(response.body_mut().as_reader(), 16 * 1024), &mut start);
+    let raw = String::from_utf8_lossy(&start);
     let mut text = String::new();
     let mut in_tag = false;
     for c in raw.chars() {
         match c {
-            '<' => in_tag = true,
+            '<' if html => in_tag = true,
             '>' if in_tag => {
                 in_tag = false;
                 text.push(' ');

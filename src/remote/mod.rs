@@ -32,7 +32,7 @@ pub enum RemoteError {
         source: ureq::Error,
     },
     #[error("{method} {url}: the server answered {status}{}{}", if message.is_empty() { String::new() } else { format!(": {message}") },
-        if *status == 401 && !credentials { " (no credentials: set KGX_ENDPOINT_AUTH, or the variable --auth-env names, to digest:USER:PASSWORD, basic:... or bearer:...)" } else { "" })]
+        auth_hint(*status, *credentials))]
     Status { method: String, url: String, status: u16, message: String, credentials: bool },
     #[error("gave up after {attempts} tries")]
     GaveUp {
@@ -42,4 +42,13 @@ pub enum RemoteError {
     },
     #[error("{url}: cannot read the server's answer ({problem})")]
     Answer { url: String, problem: String },
+}
+
+/// What to do about a 401 sent without credentials.
+fn auth_hint(status: u16, credentials: bool) -> &'static str {
+    if status == 401 && !credentials {
+        " (no credentials: set KGX_ENDPOINT_AUTH, or the variable --auth-env names, to digest:USER:PASSWORD, basic:... or bearer:...)"
+    } else {
+        ""
+    }
 }

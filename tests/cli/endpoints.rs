@@ -283,8 +283,8 @@ fn virtuoso_bulk_loads_the_nquads_export_into_what_the_store_holds() {
     assert!(stdout(&loaded).lines().any(|l| l.trim() == "1"), "{}", stdout(&loaded));
 }
 
-/// The scale-out recipe on one machine: three `deploy/kgx-shard.sh`
-/// processes (as a Slurm array's tasks) extract their shards and push
+/// The scale-out recipe on one machine: three Slurm array tasks
+/// (`deploy/slurm-array.sh` -> `deploy/kgx-shard.sh`) extract their shards and push
 /// their document graphs side by side into one server, then
 /// `deploy/kgx-finish.sh` merges the shard stores and pushes the entity
 /// graph: the server holds what one run stores (run ids and times aside).
@@ -317,7 +317,7 @@ fn shards_pushed_side_by_side_into_one_server_hold_what_one_run_stores() {
             .current_dir(repo());
         c
     };
-    let tasks: Vec<_> = (0..3).map(|i| script("kgx-shard.sh").env("SLURM_ARRAY_TASK_ID", i.to_string()).spawn().unwrap()).collect();
+    let tasks: Vec<_> = (0..3).map(|i| script("slurm-array.sh").env("SLURM_ARRAY_TASK_ID", i.to_string()).spawn().unwrap()).collect();
     for mut task in tasks {
         assert!(task.wait().unwrap().success());
     }
