@@ -19,9 +19,9 @@ use kgx::model::Model;
 use kgx::pipeline::read::shard::Shard;
 use kgx::pipeline::read::{expand_inputs, known_size, FileDocuments, InputFormat, ReadOptions};
 use kgx::pipeline::{self, NullSink, PipelineOptions, PipelineStats, SplitMode, Stage};
-use kgx::store::rdf::RunInfo;
 use kgx::store::sink::StoreSink;
 use kgx::store::vocab::DEFAULT_BASE;
+use kgx::store::RunInfo;
 
 use super::args::{ChoiceParser, ModelArgs, StoreArg};
 use super::progress::{Progress, ProgressSink};

@@ -256,21 +256,25 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
+    /// One request: `graph` replaced by (`replace`) or given these N-Triples.
+    fn send_graph_text(&self, graph: &str, ntriples: &[u8], replace: bool) -> Result<(), RemoteError> {
+        match self.options.method {
+            PushMethod::Update => {
+                let mut body = Vec::with_capacity(ntriples.len() + 200);
+                update_pair(graph, ntriples, replace, &mut body);
+                self.endpoint.update(&body)
+            }
+            PushMethod::GraphStore | PushMethod::Auto => self.endpoint.send_graph(graph, ntriples, replace),
+        }
+    }
+
     fn run(&self, job: Job) -> Result<Done, PushError> {
         let mut done = Done { acks: Vec::new(), quads: job.quads, bytes: 0, requests: 0 };
         let send = |e: RemoteError, what: &str| PushError::Send { what: what.to_string(), source: Box::new(e) };
         match &job.work {
             Work::Graph { graph, ntriples } => {
                 done.bytes = ntriples.len() as u64;
-                match self.options.method {
-                    PushMethod::GraphStore | PushMethod::Auto => self.endpoint.send_graph(graph, ntriples, true),
-                    PushMethod::Update => {
-                        let mut body = Vec::with_capacity(ntriples.len() + 200);
-                        update_pair(graph, ntriples, true, &mut body);
-                        self.endpoint.update(&body)
-                    }
-                }
-                .map_err(|e| send(e, &format!("graph <{graph}>")))?;
+                self.send_graph_text(graph, ntriples, true).map_err(|e| send(e, &format!("graph <{graph}>")))?;
                 done.requests = 1;
             }
             Work::Update { body } => {
@@ -285,8 +289,8 @@ impl Worker<'_> {
             }
             Work::Delete { graph } => {
                 match self.options.method {
-                    PushMethod::GraphStore | PushMethod::Auto => self.endpoint.delete_graph(graph),
                     PushMethod::Update => self.endpoint.update(format!("DROP SILENT GRAPH <{graph}>").as_bytes()),
+                    PushMethod::GraphStore | PushMethod::Auto => self.endpoint.delete_graph(graph),
                 }
                 .map_err(|e| send(e, &format!("the deletion of graph <{graph}>")))?;
                 done.requests = 1;
@@ -296,15 +300,7 @@ impl Worker<'_> {
                 let mut part_number = 0;
                 send_in_parts(self.store, node.as_ref(), self.options.part_limits(), |part, first| {
                     part_number += 1;
-                    match self.options.method {
-                        PushMethod::GraphStore | PushMethod::Auto => self.endpoint.send_graph(graph, part, first),
-                        PushMethod::Update => {
-                            let mut body = Vec::with_capacity(part.len() + 200);
-                            update_pair(graph, part, first, &mut body);
-                            self.endpoint.update(&body)
-                        }
-                    }
-                    .map_err(|e| send(e, &format!("part {part_number} of graph <{graph}>")))?;
+                    self.send_graph_text(graph, part, first).map_err(|e| send(e, &format!("part {part_number} of graph <{graph}>")))?;
                     done.bytes += part.len() as u64;
                     Ok::<(), PushError>(())
                 })?;

@@ -25,6 +25,17 @@ pub mod vocab;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
+/// What a run is, as recorded in the store and the run log.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub id: String,
+    pub started_at: String,
+    pub model_name: String,
+    pub precision: String,
+    pub device: String,
+    pub provider: String,
+}
+
 /// What went wrong with a store, naming it; the cause is the error's source.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

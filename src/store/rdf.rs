@@ -16,20 +16,9 @@ use oxigraph::model::{GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef
 use oxigraph::store::Store;
 
 use super::vocab::{kgx, prov, rdf, rdfs, xsd, Iris};
-use super::StoreError;
+use super::{RunInfo, StoreError};
 use crate::pipeline::resolve::ArgumentEntity;
 use crate::pipeline::{ExtractedDocument, StoredCheck, WriteStats};
-
-/// What a run is, as recorded in the store and the run log.
-#[derive(Debug, Clone)]
-pub struct RunInfo {
-    pub id: String,
-    pub started_at: String,
-    pub model_name: String,
-    pub precision: String,
-    pub device: String,
-    pub provider: String,
-}
 
 pub struct RdfStore {
     store: Store,

@@ -16,8 +16,7 @@ use rusqlite::{params, Connection};
 
 use crate::pipeline::StoredCheck;
 
-use super::rdf::RunInfo;
-use super::StoreError;
+use super::{RunInfo, StoreError};
 use crate::pipeline::{DocumentError, ExtractedDocument};
 
 const SCHEMA: &str = "

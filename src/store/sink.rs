@@ -12,8 +12,9 @@
 use std::path::{Path, PathBuf};
 
 use super::lock::StoreLock;
-use super::rdf::{RdfStore, RunInfo};
+use super::rdf::RdfStore;
 use super::runlog::{RunCounts, RunLog};
+use super::RunInfo;
 use super::StoreError;
 use crate::pipeline::{DocumentError, ExtractedDocument, Sink, StoredCheck, WriteStats};
 

@@ -242,10 +242,9 @@ fn graphs_gone_from_the_store_are_deleted_from_the_server() {
     let o = extract(&smaller, &[fewer.to_str().unwrap(), "samples/oie2016_dev_excerpt.txt"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let db = rusqlite::Connection::open(smaller.join("runlog.sqlite")).unwrap();
+    db.execute_batch(kgx::store::pushlog::SCHEMA).unwrap();
     db.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS push_log (target TEXT NOT NULL, graph TEXT NOT NULL, hash TEXT, updated_at TEXT NOT NULL,
-           PRIMARY KEY (target, graph)) WITHOUT ROWID;
-         ATTACH DATABASE '{}' AS whole; INSERT INTO push_log SELECT * FROM whole.push_log; DETACH DATABASE whole;",
+        "ATTACH DATABASE '{}' AS whole; INSERT INTO push_log SELECT * FROM whole.push_log; DETACH DATABASE whole;",
         whole.join("runlog.sqlite").display()
     ))
     .unwrap();
