@@ -9,7 +9,7 @@ PYENV = HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH=export
 SHARED_DATA ?= ../shared/data/oie2016
 MODEL_DIR = models/kgx-minilm-lora
 
-.PHONY: setup test cesi-eval cesi-eval-run system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
+.PHONY: setup test cesi-eval cesi-eval-run browser-test screenshot system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
 	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint lexicon \
 	data-predicates train-multi model-multi train-layered model-layered carb-compare train-coref model-coref gap-eval
 
@@ -25,11 +25,12 @@ setup:
 	$(STAGE) build $(SUB) build
 	$(STAGE) sample $(SUB) sample
 
-## test: formatting, layout and clippy checks, Rust unit + integration tests (release profile), Python tests, a short kill/resume check
+## test: formatting, layout and clippy checks, Rust unit + integration tests (release profile), Python tests, the HTML view in Chromium, a short kill/resume check
 test:
 	$(STAGE) lint $(SUB) lint
 	$(STAGE) cargo-test $(SUB) cargo-test
 	$(STAGE) pytest $(SUB) pytest
+	$(STAGE) browser-test $(SUB) browser-test
 	$(STAGE) kill-resume $(SUB) kill-resume
 	$(STAGE) cesi-eval $(SUB) cesi-eval
 
@@ -38,6 +39,14 @@ lint:
 	cargo fmt --check
 	scripts/check-layout.sh
 	cargo clippy --release --all-targets -- -D warnings
+
+## browser-test: the HTML view in headless Chromium (tests/html_view.py): what it draws = the GraphML of the same selection, no network request, search, click, hostile text, pages of 500 and 5,000 nodes
+browser-test:
+	$(PY) tests/html_view.py $(KGX) --out $(TARGET_DIR)/html-view
+
+## screenshot: the README's picture of the sample graph (samples/sample-graph.png), taken by the browser test
+screenshot:
+	$(PY) tests/html_view.py $(KGX) --skip-scale --screenshot samples/sample-graph.png
 
 ## kill-resume: three SIGKILL/SIGTERM-and-resume trials compared with an uninterrupted run
 kill-resume:

@@ -24,7 +24,8 @@ use unicode_width::UnicodeWidthStr;
 use crate::choice::Choice;
 use crate::remote::endpoint::QueryForm;
 use crate::remote::{Endpoint, RemoteError};
-use crate::store::lock::StoreLock;
+use crate::store::lock::{holder_pid, StoreLock};
+use crate::store::snapshot::{open_newest, OpenSnapshot, SnapshotInfo};
 use crate::store::vocab::PREFIXES;
 use crate::store::StoreError;
 
@@ -78,25 +79,70 @@ pub enum QueryError {
     Write(#[from] std::io::Error),
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    #[error("{source_name} is an ASK query; a selection needs a SELECT or CONSTRUCT whose results name the nodes")]
+    NamesNoNodes { source_name: String },
     #[error("--explain needs a local store (an endpoint does not return its plan)")]
     ExplainRemote,
 }
 
-/// An opened, locked, existing store for reading.
+/// An opened, existing store for reading: the store itself under its
+/// lock, or, while `kgx extract` holds the lock, the newest state that run
+/// published ([`crate::store::snapshot`]).
 pub struct ReadStore {
     pub store: oxigraph::store::Store,
     pub dir: PathBuf,
-    _lock: StoreLock,
+    /// Set when reading a running extraction's snapshot.
+    pub snapshot: Option<SnapshotInfo>,
+    _guard: ReadGuard,
+}
+
+/// Held, never read: the lock, or the snapshot's shared lock, lasts as long as the reader.
+enum ReadGuard {
+    Lock(#[allow(dead_code)] StoreLock),
+    Snapshot(#[allow(dead_code)] OpenSnapshot),
 }
 
 impl ReadStore {
+    /// Opens the store, or the running extraction's newest snapshot when
+    /// an extraction holds it (saying so on stderr). A holder that
+    /// publishes none (another command, or an extraction still starting
+    /// or ending) is waited for up to three seconds, then refused.
     pub fn open(dir: &Path, command: &str) -> Result<Self, StoreError> {
+        let mut waited = 0;
+        loop {
+            match Self::open_exclusive(dir, command) {
+                Err(StoreError::Locked { dir: locked, holder }) => {
+                    if let Some(snapshot) = holder_pid(&holder).map(|pid| open_newest(dir, pid)).transpose()?.flatten() {
+                        let info = snapshot.info.clone();
+                        eprintln!(
+                            "kgx: {} is being written ({holder}); reading the state it committed at {} ({} documents of this run)",
+                            dir.display(),
+                            info.published_at,
+                            info.documents
+                        );
+                        let store = snapshot.store.clone();
+                        return Ok(Self { store, dir: dir.to_path_buf(), snapshot: Some(info), _guard: ReadGuard::Snapshot(snapshot) });
+                    }
+                    if waited >= 30 {
+                        return Err(StoreError::Locked { dir: locked, holder });
+                    }
+                    waited += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Opens the store under its lock, refusing at once while another
+    /// process holds it (for commands that write beside the store: push).
+    pub fn open_exclusive(dir: &Path, command: &str) -> Result<Self, StoreError> {
         if !dir.join("oxigraph").is_dir() {
             return Err(StoreError::Missing { dir: dir.to_path_buf() });
         }
         let lock = StoreLock::acquire(dir, command)?;
         let store = oxigraph::store::Store::open(dir.join("oxigraph")).map_err(|e| StoreError::rdf(dir, e))?;
-        Ok(Self { store, dir: dir.to_path_buf(), _lock: lock })
+        Ok(Self { store, dir: dir.to_path_buf(), snapshot: None, _guard: ReadGuard::Lock(lock) })
     }
 }
 
@@ -115,10 +161,9 @@ pub trait SelectSource {
 
 impl SelectSource for oxigraph::store::Store {
     fn select_values(&self, query: &str) -> Result<Vec<Vec<String>>, QueryError> {
-        let mut prepared =
-            evaluator().parse_query(query).map_err(|e| QueryError::Syntax { source_name: "kgx".into(), message: e.to_string() })?;
-        prepared.dataset_mut().set_default_graph_as_union();
-        solution_values(prepared.on_store(self).execute()?)
+        let mut rows = Vec::new();
+        select_each(self, query, |row| rows.push(row))?;
+        Ok(rows)
     }
 }
 
@@ -133,17 +178,32 @@ pub fn select_values(store: &oxigraph::store::Store, query: &str) -> Result<Vec<
     store.select_values(query)
 }
 
+/// Runs kgx's own SELECT on a local store and hands each row's values (as
+/// [`SelectSource::select_values`] gives them) to `row` as they come, so
+/// that a caller keeping few of them holds few.
+pub fn select_each(store: &oxigraph::store::Store, query: &str, row: impl FnMut(Vec<String>)) -> Result<(), QueryError> {
+    let mut prepared =
+        evaluator().parse_query(query).map_err(|e| QueryError::Syntax { source_name: "kgx".into(), message: e.to_string() })?;
+    prepared.dataset_mut().set_default_graph_as_union();
+    each_solution(prepared.on_store(store).execute()?, row)
+}
+
 fn solution_values(results: QueryResults<'_>) -> Result<Vec<Vec<String>>, QueryError> {
+    let mut rows = Vec::new();
+    each_solution(results, |row| rows.push(row))?;
+    Ok(rows)
+}
+
+fn each_solution(results: QueryResults<'_>, mut row: impl FnMut(Vec<String>)) -> Result<(), QueryError> {
     let QueryResults::Solutions(solutions) = results else {
         return Err(QueryError::NotSelect);
     };
     let variables = solutions.variables().to_vec();
-    solutions
-        .map(|s| {
-            let s = s?;
-            Ok(variables.iter().map(|v| s.get(v).map(plain_value).unwrap_or_default()).collect())
-        })
-        .collect()
+    for solution in solutions {
+        let solution = solution?;
+        row(variables.iter().map(|v| solution.get(v).map(plain_value).unwrap_or_default()).collect());
+    }
+    Ok(())
 }
 
 /// The query with a PREFIX line for each of kgx's prefixes it does not
@@ -217,6 +277,40 @@ pub fn run_query(store: &ReadStore, query: &str, source_name: &str, opts: QueryO
         writeln!(err)?;
     }
     Ok(())
+}
+
+/// The IRIs a query's results name, in the order they come: every IRI
+/// bound in a SELECT's rows, the subjects and objects of a CONSTRUCT's or
+/// DESCRIBE's triples (what `kgx export --query` draws). An ASK names none.
+pub fn result_iris(store: &oxigraph::store::Store, query: &str, source_name: &str) -> Result<Vec<String>, QueryError> {
+    let mut prepared = evaluator()
+        .parse_query(query)
+        .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: syntax_message(&e.to_string()) })?;
+    prepared.dataset_mut().set_default_graph_as_union();
+    let mut iris = Vec::new();
+    match prepared.on_store(store).execute()? {
+        QueryResults::Solutions(solutions) => {
+            for solution in solutions {
+                iris.extend(solution?.iter().filter_map(|(_, t)| match t {
+                    Term::NamedNode(n) => Some(n.as_str().to_string()),
+                    _ => None,
+                }));
+            }
+        }
+        QueryResults::Graph(triples) => {
+            for triple in triples {
+                let t = triple?;
+                if let oxigraph::model::NamedOrBlankNode::NamedNode(n) = &t.subject {
+                    iris.push(n.as_str().to_string());
+                }
+                if let Term::NamedNode(n) = &t.object {
+                    iris.push(n.as_str().to_string());
+                }
+            }
+        }
+        QueryResults::Boolean(_) => return Err(QueryError::NamesNoNodes { source_name: source_name.to_string() }),
+    }
+    Ok(iris)
 }
 
 fn write_results(results: QueryResults<'_>, opts: QueryOptions, out: &mut dyn Write) -> Result<(), QueryError> {

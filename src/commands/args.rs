@@ -145,6 +145,14 @@ pub fn probability(s: &str) -> Result<f32, String> {
     }
 }
 
+/// A non-negative, finite number of seconds.
+pub fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1e9).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds (0 or more)")),
+    }
+}
+
 /// How to talk to a SPARQL server (`push`, and `query`/`stats` with `--endpoint`).
 #[derive(Debug, Args)]
 pub struct ServerArgs {

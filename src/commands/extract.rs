@@ -54,6 +54,12 @@ pub struct ExtractArgs {
     /// commits keep memory flat; 2048 on CUDA, to fill its batches).
     #[arg(long)]
     pub chunk_sentences: Option<usize>,
+    /// While the run writes, `kgx query`, `export`, `stats` and `eval` on the
+    /// store read the state it last published: at the start, then after a
+    /// commit at most every SECS seconds (a hard-linked checkpoint; 0: never,
+    /// and readers are refused until the run ends).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = super::args::seconds)]
+    pub publish_every: f64,
     /// Keep only triples whose confidence is at least this (the rest are
     /// neither stored nor counted; `kgx eval` shows what a threshold trades).
     #[arg(long, value_parser = super::args::probability)]
@@ -145,7 +151,13 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
             provider: model.provider().to_string(),
         };
         let command: Vec<String> = std::env::args().collect();
-        let (mut store, stale) = StoreSink::open(&args.store.store, &args.base_iri, run, &command.join(" "))?;
+        let (mut store, stale) = StoreSink::open(
+            &args.store.store,
+            &args.base_iri,
+            run,
+            &command.join(" "),
+            std::time::Duration::from_secs_f64(args.publish_every),
+        )?;
         if stale > 0 && !args.quiet {
             eprintln!("kgx: marked {stale} earlier run(s) that did not finish as killed; resuming (stored documents are skipped)");
         }

@@ -31,7 +31,7 @@ pub enum Command {
     Extract(extract::ExtractArgs),
     /// Run a SPARQL query on the store.
     Query(query::QueryArgs),
-    /// Write the store as Turtle, N-Triples, N-Quads, GraphML or CaRB's TSV.
+    /// Write the store as Turtle, N-Triples, N-Quads, GraphML, an HTML page that draws it, or CaRB's TSV.
     Export(export::ExportArgs),
     /// Score extractions against gold Open IE tuples (CaRB's matching).
     Eval(eval::EvalArgs),

@@ -65,7 +65,7 @@ pub struct PushArgs {
 
 pub fn run(args: &PushArgs) -> anyhow::Result<()> {
     let endpoint = args.server.endpoint(&args.endpoint, args.update_endpoint.as_deref(), args.graph_store.as_deref())?;
-    let store = ReadStore::open(&args.store.store, "push")?;
+    let store = ReadStore::open_exclusive(&args.store.store, "push")?;
     let runlog = RunLog::open(&store.dir)?;
     let log = PushLog::new(runlog.connection(), &endpoint.query_url)?;
     let options = PushOptions {

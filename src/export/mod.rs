@@ -2,11 +2,17 @@
 //!
 //! Takes: an opened store. Gives: Turtle / N-Triples (the union of all
 //! graphs, as triples), N-Quads (every quad, graphs kept) streamed from the
-//! store with bounded memory, or GraphML ([`graphml`]) of the entity graph.
-//! Invariants: output is written to a writer as it is read; Turtle carries
-//! kgx's prefixes.
+//! store with bounded memory; the entity graph ([`graph`], all of it or a
+//! [`Selection`]) as GraphML ([`graphml`]) or a self-contained HTML page
+//! ([`html`], laid out by [`layout`]); CaRB's TSV.
+//! Invariants: RDF output is written to a writer as it is read; Turtle
+//! carries kgx's prefixes; GraphML and HTML of one selection hold the same
+//! nodes and edges.
 
+pub mod graph;
 pub mod graphml;
+pub mod html;
+pub mod layout;
 
 use std::io::Write;
 
@@ -14,6 +20,7 @@ use oxigraph::io::RdfFormat;
 use oxigraph::model::{GraphNameRef, QuadRef};
 use oxigraph::store::{StorageError, Store};
 
+pub use self::graph::{EntityGraph, Selection};
 use crate::query::{serializer, QueryError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +29,7 @@ pub enum ExportFormat {
     Ntriples,
     Nquads,
     Graphml,
+    Html,
     Carb,
 }
 
@@ -30,6 +38,7 @@ crate::choice::choices!(ExportFormat {
     Ntriples => "ntriples", "";
     Nquads => "nquads", "";
     Graphml => "graphml", "";
+    Html => "html", "A self-contained page drawing the entity graph (Cytoscape.js inside; opens offline)";
     Carb => "carb", "CaRB's input TSV: sentence, confidence, relation, arg1, arg2";
 });
 
@@ -43,15 +52,39 @@ pub enum ExportError {
     Write(#[from] std::io::Error),
 }
 
-/// Streams the store in `format`; returns the number of statements (or
-/// rows, or edges) written. `min_confidence` filters the extractions of the
-/// CaRB and GraphML exports.
-pub fn write_rdf(store: &Store, format: ExportFormat, min_confidence: f64, out: &mut dyn Write) -> Result<usize, ExportError> {
-    let (rdf, keep_graphs) = match format {
+/// What to export and how.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub format: ExportFormat,
+    /// carb, graphml and html: only extractions whose confidence is at least this.
+    pub min_confidence: f64,
+    /// graphml and html: which part of the entity graph.
+    pub selection: Selection,
+    /// html: the page's title.
+    pub title: String,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self { format: ExportFormat::Nquads, min_confidence: 0.0, selection: Selection::All, title: "kgx graph".into() }
+    }
+}
+
+/// Streams the store as `options` say; returns the number of statements
+/// (or rows, or nodes + edges) written.
+pub fn write_export(store: &Store, options: &ExportOptions, out: &mut dyn Write) -> Result<usize, ExportError> {
+    let min_confidence = options.min_confidence;
+    let (rdf, keep_graphs) = match options.format {
         ExportFormat::Turtle => (RdfFormat::Turtle, false),
         ExportFormat::Ntriples => (RdfFormat::NTriples, false),
         ExportFormat::Nquads => (RdfFormat::NQuads, true),
-        ExportFormat::Graphml => return graphml::write_graphml(store, min_confidence, out),
+        ExportFormat::Graphml => {
+            return graphml::write_graphml(&EntityGraph::read(store, min_confidence, &options.selection)?, out);
+        }
+        ExportFormat::Html => {
+            let graph = EntityGraph::read(store, min_confidence, &options.selection)?;
+            return html::write_html(store, &graph, min_confidence, &options.title, out);
+        }
         ExportFormat::Carb => {
             let mut rows = crate::eval::store_rows(store)?;
             rows.retain(|r| r[1].parse::<f64>().map_or(true, |c| c >= min_confidence));

@@ -46,6 +46,11 @@ impl StoreLock {
     }
 }
 
+/// The process id in a holder text that [`StoreLock::acquire`] wrote.
+pub fn holder_pid(holder: &str) -> Option<u32> {
+    holder.strip_prefix("pid ")?.split_whitespace().next()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,7 +62,7 @@ mod tests {
         // flock locks belong to open file descriptions, so a second open in
         // the same process conflicts like another process would.
         match StoreLock::acquire(dir.path(), "query") {
-            Err(StoreError::Locked { holder, .. }) => assert!(holder.contains(&std::process::id().to_string()), "{holder}"),
+            Err(StoreError::Locked { holder, .. }) => assert_eq!(holder_pid(&holder), Some(std::process::id()), "{holder}"),
             other => panic!("expected Locked, got {:?}", other.err()),
         }
     }

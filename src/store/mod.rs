@@ -6,7 +6,8 @@
 //! ([`rdf`]) and then recorded in the SQLite run log ([`runlog`]); [`lock`]
 //! keeps one process on a store at a time; [`vocab`] names what is written;
 //! [`entities`] rebuilds the entity graph; [`merge`] joins shard stores;
-//! [`pushlog`] remembers what each SPARQL server last acknowledged.
+//! [`pushlog`] remembers what each SPARQL server last acknowledged;
+//! [`snapshot`] publishes committed states that readers use while a run writes.
 //! Invariants: a chunk is all-or-nothing in the RDF store; a document's
 //! quads all live in its own named graph, so replacing a changed document
 //! is clearing one graph; a document is skipped as already stored only when
@@ -20,6 +21,7 @@ pub mod pushlog;
 pub mod rdf;
 pub mod runlog;
 pub mod sink;
+pub mod snapshot;
 pub mod vocab;
 
 use std::error::Error;

@@ -4,16 +4,21 @@
 //! Gives: commits to the RDF store, then to the run log, per chunk; then
 //! hands the chunk's freed memory back to the system ([`crate::memory`]).
 //! At the end of a run (also a stopped or failed one), rebuilds the entity
-//! graph ([`super::entities`]).
+//! graph ([`super::entities`]). Publishes the committed state for readers
+//! ([`super::snapshot`]) when it opens and then, after a commit, at most
+//! every `publish_every`.
 //! Invariants: holds the store's writer lock for its whole life; the run's
 //! graph is written with the first chunk that stores anything, so a run
-//! that stores nothing leaves the RDF store untouched.
+//! that stores nothing leaves the RDF store untouched; snapshots are taken
+//! only between commits.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::lock::StoreLock;
 use super::rdf::RdfStore;
 use super::runlog::{RunCounts, RunLog};
+use super::snapshot::Publisher;
 use super::RunInfo;
 use super::StoreError;
 use crate::pipeline::{DocumentError, ExtractedDocument, Sink, StoredCheck, WriteStats};
@@ -26,19 +31,25 @@ pub struct StoreSink {
     run: RunInfo,
     run_written: bool,
     counts: RunCounts,
+    publisher: Publisher,
 }
 
 impl StoreSink {
     /// Opens the store for writing and registers the run. Returns the sink
     /// and how many stale runs (of killed processes) were marked.
-    pub fn open(dir: &Path, base: &str, run: RunInfo, command: &str) -> Result<(Self, usize), StoreError> {
+    /// `publish_every`: the least time between two snapshots for readers
+    /// (zero: none).
+    pub fn open(dir: &Path, base: &str, run: RunInfo, command: &str, publish_every: Duration) -> Result<(Self, usize), StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "cannot create", e))?;
         let lock = StoreLock::acquire(dir, "extract")?;
         let rdf = RdfStore::open(dir, base)?;
         let runlog = RunLog::open(dir)?;
         let stale = runlog.mark_stale_runs()?;
         runlog.start_run(&run, command)?;
-        Ok((Self { dir: dir.to_path_buf(), _lock: lock, rdf, runlog, run, run_written: false, counts: RunCounts::default() }, stale))
+        let mut publisher = Publisher::new(dir, publish_every)?;
+        publisher.maybe_publish(rdf.store(), 0)?;
+        let counts = RunCounts::default();
+        Ok((Self { dir: dir.to_path_buf(), _lock: lock, rdf, runlog, run, run_written: false, counts, publisher }, stale))
     }
 
     /// Rebuilds the entity graph from the entity index, then ends the run
@@ -46,8 +57,13 @@ impl StoreSink {
     /// another name's entity).
     pub fn finish(&mut self, status: &str, skipped: usize) -> Result<(usize, usize), StoreError> {
         self.counts.skipped = skipped;
-        let linked = self.rdf.rebuild_entity_graph(&self.runlog)?;
-        self.runlog.finish_run(&self.run.id, status, self.counts)?;
+        let finished = self.rdf.rebuild_entity_graph(&self.runlog).and_then(|linked| {
+            self.runlog.finish_run(&self.run.id, status, self.counts)?;
+            Ok(linked)
+        });
+        let retired = self.publisher.retire();
+        let linked = finished?;
+        retired?;
         Ok(linked)
     }
 }
@@ -66,6 +82,7 @@ impl Sink for StoreSink {
         self.counts.triples += stats.triples;
         self.counts.sentences += chunk.iter().map(|d| d.sentence_count).sum::<usize>();
         self.runlog.record_chunk(&self.run.id, chunk, self.counts)?;
+        self.publisher.maybe_publish(self.rdf.store(), self.counts.documents)?;
         crate::memory::release_free_memory();
         Ok(stats)
     }
