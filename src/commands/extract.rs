@@ -19,7 +19,7 @@ use kgx::model::Model;
 use kgx::pipeline::read::shard::Shard;
 use kgx::pipeline::read::{expand_inputs, known_size, FileDocuments, InputFormat, ReadOptions};
 use kgx::pipeline::{self, NullSink, PipelineOptions, PipelineStats, SplitMode, Stage};
-use kgx::store::sink::StoreSink;
+use kgx::store::sink::{StoreOptions, StoreSink};
 use kgx::store::vocab::DEFAULT_BASE;
 use kgx::store::RunInfo;
 
@@ -156,7 +156,7 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
             &args.base_iri,
             run,
             &command.join(" "),
-            std::time::Duration::from_secs_f64(args.publish_every),
+            StoreOptions { publish_every: std::time::Duration::from_secs_f64(args.publish_every) },
         )?;
         if stale > 0 && !args.quiet {
             eprintln!("kgx: marked {stale} earlier run(s) that did not finish as killed; resuming (stored documents are skipped)");

@@ -23,6 +23,19 @@ use super::RunInfo;
 use super::StoreError;
 use crate::pipeline::{DocumentError, ExtractedDocument, Sink, StoredCheck, WriteStats};
 
+/// How a [`StoreSink`] writes.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The least time between two snapshots for readers (zero: none).
+    pub publish_every: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { publish_every: Duration::from_secs(10) }
+    }
+}
+
 pub struct StoreSink {
     pub dir: PathBuf,
     _lock: StoreLock,
@@ -37,16 +50,14 @@ pub struct StoreSink {
 impl StoreSink {
     /// Opens the store for writing and registers the run. Returns the sink
     /// and how many stale runs (of killed processes) were marked.
-    /// `publish_every`: the least time between two snapshots for readers
-    /// (zero: none).
-    pub fn open(dir: &Path, base: &str, run: RunInfo, command: &str, publish_every: Duration) -> Result<(Self, usize), StoreError> {
+    pub fn open(dir: &Path, base: &str, run: RunInfo, command: &str, options: StoreOptions) -> Result<(Self, usize), StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, "cannot create", e))?;
         let lock = StoreLock::acquire(dir, "extract")?;
         let rdf = RdfStore::open(dir, base)?;
         let runlog = RunLog::open(dir)?;
         let stale = runlog.mark_stale_runs()?;
         runlog.start_run(&run, command)?;
-        let mut publisher = Publisher::new(dir, publish_every)?;
+        let mut publisher = Publisher::new(dir, options.publish_every)?;
         publisher.maybe_publish(rdf.store(), 0)?;
         let counts = RunCounts::default();
         Ok((Self { dir: dir.to_path_buf(), _lock: lock, rdf, runlog, run, run_written: false, counts, publisher }, stale))
@@ -65,6 +76,13 @@ impl StoreSink {
         let linked = finished?;
         retired?;
         Ok(linked)
+    }
+}
+
+impl StoreSink {
+    /// Quads in the store (all graphs).
+    pub fn quad_count(&self) -> Result<usize, StoreError> {
+        self.rdf.store().len().map_err(|e| StoreError::rdf(&self.dir, e))
     }
 }
 

@@ -1,0 +1,125 @@
+//! The store alone: pre-tagged documents written into a fresh store, with
+//! no model in the timing. `cargo bench --bench store_only [-- INPUT...]`.
+//!
+//! Tags the inputs once (default: `samples/` and, when present,
+//! `../shared/data/wiki_sentences_v2.csv`; not timed), copies the tagged
+//! documents under new ids until there are at least `KGX_BENCH_SENTENCES`
+//! sentences (default 40,000), then writes them through [`StoreSink`] into
+//! fresh stores, one commit a chunk: chunks of 512 sentences (the baseline:
+//! `kgx extract` on CPU) and of 2,048 (on CUDA), alternately, three rounds
+//! each; the entity graph's rebuild at the end is included. Prints
+//! sentences/s and quads/s of each round, and the medians' ratio to the
+//! baseline in the same process.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use kgx::model::{Device, Model, ModelOptions};
+use kgx::pipeline::read::{expand_inputs, FileDocuments, ReadOptions};
+use kgx::pipeline::{self, ExtractedDocument, PipelineOptions, Sink, WriteStats};
+use kgx::store::sink::{StoreOptions, StoreSink};
+use kgx::store::RunInfo;
+
+/// Keeps every document the pipeline gives.
+struct Collect(Vec<ExtractedDocument>);
+
+impl Sink for Collect {
+    type Error = std::convert::Infallible;
+
+    fn write(&mut self, chunk: &[ExtractedDocument]) -> Result<WriteStats, Self::Error> {
+        self.0.extend_from_slice(chunk);
+        Ok(WriteStats { documents: chunk.len(), ..WriteStats::default() })
+    }
+}
+
+fn run_info(i: usize) -> RunInfo {
+    RunInfo {
+        id: format!("bench-{i}"),
+        started_at: kgx::timestamp::now_rfc3339(),
+        model_name: "bench".into(),
+        precision: "fp32".into(),
+        device: "cpu".into(),
+        provider: "none".into(),
+    }
+}
+
+/// Writes `documents` into a fresh store; returns (seconds, quads stored).
+fn write_all(documents: &[ExtractedDocument], chunk_sentences: usize, round: usize) -> (f64, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    let started = Instant::now();
+    let (mut sink, _) = StoreSink::open(&store_dir, "https://kgx.invalid/", run_info(round), "bench", StoreOptions::default()).unwrap();
+    let mut chunk_start = 0;
+    let mut sentences = 0;
+    for (i, doc) in documents.iter().enumerate() {
+        sentences += doc.sentence_count;
+        if sentences >= chunk_sentences || i + 1 == documents.len() {
+            sink.write(&documents[chunk_start..=i]).unwrap();
+            (chunk_start, sentences) = (i + 1, 0);
+        }
+    }
+    sink.finish("completed", 0).unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    let quads = sink.quad_count().unwrap();
+    (seconds, quads)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut inputs: Vec<PathBuf> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).map(PathBuf::from).collect();
+    if inputs.is_empty() {
+        inputs.push(repo.join("samples"));
+        let wiki = repo.join("../shared/data/wiki_sentences_v2.csv");
+        if wiki.exists() {
+            inputs.push(wiki);
+        }
+    }
+    let target: usize = std::env::var("KGX_BENCH_SENTENCES").ok().and_then(|v| v.parse().ok()).unwrap_or(40_000);
+    let model = Model::load(&ModelOptions { device: Device::Cpu, ..ModelOptions::default() }).expect("the shipped model loads");
+    let documents = FileDocuments::new(expand_inputs(&inputs).expect("inputs"), ReadOptions::default());
+    let mut tagged = Collect(Vec::new());
+    let tagging = Instant::now();
+    pipeline::run(documents, &model, &PipelineOptions::for_device(false), &mut tagged).expect("tagging");
+    let tagging = tagging.elapsed();
+    let originals = tagged.0;
+    let per_copy: usize = originals.iter().map(|d| d.sentence_count).sum();
+    let copies = target.div_ceil(per_copy.max(1));
+    let documents: Vec<ExtractedDocument> = (0..copies)
+        .flat_map(|k| {
+            originals.iter().map(move |d| {
+                let mut d = d.clone();
+                d.document.id = format!("{}#{k}", d.document.id);
+                d
+            })
+        })
+        .collect();
+    let sentences: usize = documents.iter().map(|d| d.sentence_count).sum();
+    let triples: usize = documents.iter().map(ExtractedDocument::triple_count).sum();
+    println!(
+        "store_only: {} documents tagged in {:.1} s, copied {copies} times: {} documents, {sentences} sentences, {triples} triples",
+        originals.len(),
+        tagging.as_secs_f64(),
+        documents.len()
+    );
+    let configs = [("chunks of 512 (baseline, CPU)", 512), ("chunks of 2048 (CUDA)", 2048)];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    for round in 0..3 {
+        for (c, &(name, chunk_sentences)) in configs.iter().enumerate() {
+            let (seconds, quads) = write_all(&documents, chunk_sentences, round * 10 + c);
+            let rate = sentences as f64 / seconds;
+            rates[c].push(rate);
+            println!("round {round} {name:<30} {seconds:6.2} s  {rate:8.0} sentences/s  {:9.0} quads/s", quads as f64 / seconds);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let baseline = median(rates[0].clone());
+    for (c, (name, _)) in configs.iter().enumerate() {
+        let m = median(rates[c].clone());
+        println!("median {name:<30} {m:8.0} sentences/s  ratio to baseline {:.2}", m / baseline);
+    }
+}
