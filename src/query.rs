@@ -18,14 +18,14 @@ use std::path::{Path, PathBuf};
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::{GraphNameRef, QuadRef, Term};
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use oxigraph::sparql::{QueryEvaluationError, QueryResults, SparqlEvaluator};
+use oxigraph::sparql::{PreparedSparqlQuery, QueryEvaluationError, QueryResults, SparqlEvaluator};
 use unicode_width::UnicodeWidthStr;
 
 use crate::choice::Choice;
 use crate::remote::endpoint::QueryForm;
 use crate::remote::{Endpoint, RemoteError};
 use crate::store::lock::{holder_pid, StoreLock};
-use crate::store::snapshot::{open_newest, OpenSnapshot, SnapshotInfo};
+use crate::store::snapshot::{open_newest, OpenSnapshot};
 use crate::store::vocab::PREFIXES;
 use crate::store::StoreError;
 
@@ -91,8 +91,6 @@ pub enum QueryError {
 pub struct ReadStore {
     pub store: oxigraph::store::Store,
     pub dir: PathBuf,
-    /// Set when reading a running extraction's snapshot.
-    pub snapshot: Option<SnapshotInfo>,
     _guard: ReadGuard,
 }
 
@@ -113,15 +111,14 @@ impl ReadStore {
             match Self::open_exclusive(dir, command) {
                 Err(StoreError::Locked { dir: locked, holder }) => {
                     if let Some(snapshot) = holder_pid(&holder).map(|pid| open_newest(dir, pid)).transpose()?.flatten() {
-                        let info = snapshot.info.clone();
                         eprintln!(
                             "kgx: {} is being written ({holder}); reading the state it committed at {} ({} documents of this run)",
                             dir.display(),
-                            info.published_at,
-                            info.documents
+                            snapshot.info.published_at,
+                            snapshot.info.documents
                         );
                         let store = snapshot.store.clone();
-                        return Ok(Self { store, dir: dir.to_path_buf(), snapshot: Some(info), _guard: ReadGuard::Snapshot(snapshot) });
+                        return Ok(Self { store, dir: dir.to_path_buf(), _guard: ReadGuard::Snapshot(snapshot) });
                     }
                     if waited >= 30 {
                         return Err(StoreError::Locked { dir: locked, holder });
@@ -142,8 +139,19 @@ impl ReadStore {
         }
         let lock = StoreLock::acquire(dir, command)?;
         let store = oxigraph::store::Store::open(dir.join("oxigraph")).map_err(|e| StoreError::rdf(dir, e))?;
-        Ok(Self { store, dir: dir.to_path_buf(), snapshot: None, _guard: ReadGuard::Lock(lock) })
+        Ok(Self { store, dir: dir.to_path_buf(), _guard: ReadGuard::Lock(lock) })
     }
+}
+
+/// `query` (read from `source_name`) parsed with kgx's prefixes, to run
+/// over the union of all graphs; a syntax error names the source, line
+/// and column.
+fn prepare(query: &str, source_name: &str) -> Result<PreparedSparqlQuery, QueryError> {
+    let mut prepared = evaluator()
+        .parse_query(query)
+        .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: syntax_message(&e.to_string()) })?;
+    prepared.dataset_mut().set_default_graph_as_union();
+    Ok(prepared)
 }
 
 /// A SPARQL evaluator with kgx's prefixes predeclared.
@@ -182,10 +190,7 @@ pub fn select_values(store: &oxigraph::store::Store, query: &str) -> Result<Vec<
 /// [`SelectSource::select_values`] gives them) to `row` as they come, so
 /// that a caller keeping few of them holds few.
 pub fn select_each(store: &oxigraph::store::Store, query: &str, row: impl FnMut(Vec<String>)) -> Result<(), QueryError> {
-    let mut prepared =
-        evaluator().parse_query(query).map_err(|e| QueryError::Syntax { source_name: "kgx".into(), message: e.to_string() })?;
-    prepared.dataset_mut().set_default_graph_as_union();
-    each_solution(prepared.on_store(store).execute()?, row)
+    each_solution(prepare(query, "kgx")?.on_store(store).execute()?, row)
 }
 
 fn solution_values(results: QueryResults<'_>) -> Result<Vec<Vec<String>>, QueryError> {
@@ -259,11 +264,7 @@ fn plain_value(term: &Term) -> String {
 /// with `explain`, the evaluation plan (JSON, with row counts) goes to
 /// stderr after the results.
 pub fn run_query(store: &ReadStore, query: &str, source_name: &str, opts: QueryOptions, out: &mut dyn Write) -> Result<(), QueryError> {
-    let mut prepared = evaluator()
-        .parse_query(query)
-        .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: syntax_message(&e.to_string()) })?;
-    prepared.dataset_mut().set_default_graph_as_union();
-    let bound = prepared.on_store(&store.store);
+    let bound = prepare(query, source_name)?.on_store(&store.store);
     let (results, explanation) = if opts.explain {
         let (results, explanation) = bound.compute_statistics().explain();
         (results, Some(explanation))
@@ -283,12 +284,8 @@ pub fn run_query(store: &ReadStore, query: &str, source_name: &str, opts: QueryO
 /// bound in a SELECT's rows, the subjects and objects of a CONSTRUCT's or
 /// DESCRIBE's triples (what `kgx export --query` draws). An ASK names none.
 pub fn result_iris(store: &oxigraph::store::Store, query: &str, source_name: &str) -> Result<Vec<String>, QueryError> {
-    let mut prepared = evaluator()
-        .parse_query(query)
-        .map_err(|e| QueryError::Syntax { source_name: source_name.to_string(), message: syntax_message(&e.to_string()) })?;
-    prepared.dataset_mut().set_default_graph_as_union();
     let mut iris = Vec::new();
-    match prepared.on_store(store).execute()? {
+    match prepare(query, source_name)?.on_store(store).execute()? {
         QueryResults::Solutions(solutions) => {
             for solution in solutions {
                 iris.extend(solution?.iter().filter_map(|(_, t)| match t {

@@ -59,6 +59,8 @@ pub struct Edge {
 pub struct EntityGraph {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// Each alias node's entity (`?alias owl:sameAs ?entity`), as read.
+    pub aliases: HashMap<String, String>,
 }
 
 impl EntityGraph {
@@ -83,17 +85,23 @@ impl EntityGraph {
                UNION { ?e a kgx:Description . BIND(\"description\" AS ?k) }
                ?e rdfs:label ?l } GROUP BY ?e",
         )?;
-        let aliases = aliases(store)?;
-        let graph = Self::from_rows(node_rows, edge_rows, &aliases);
+        let aliases: HashMap<String, String> =
+            select_values(store, "SELECT ?a ?e WHERE { ?a owl:sameAs ?e }")?.into_iter().map(|mut r| (r.remove(0), r.remove(0))).collect();
+        let graph = Self::from_rows(node_rows, edge_rows, aliases);
         Ok(match selection {
             Selection::All => graph,
             Selection::Top(n) => graph.top(*n),
             Selection::Query { text, source_name } => {
                 let named: BTreeSet<String> =
-                    result_iris(store, text, source_name)?.into_iter().map(|iri| aliases.get(&iri).cloned().unwrap_or(iri)).collect();
+                    result_iris(store, text, source_name)?.iter().map(|iri| graph.entity_of(iri).to_string()).collect();
                 graph.keep(|_, node| named.contains(&node.iri))
             }
         })
+    }
+
+    /// The entity node a mention node stands for: its alias's entity, else itself.
+    pub fn entity_of<'a>(&'a self, mention: &'a str) -> &'a str {
+        self.aliases.get(mention).map_or(mention, String::as_str)
     }
 
     /// Nodes from (IRI, label, kind) rows and edges from (source mention,
@@ -101,7 +109,7 @@ impl EntityGraph {
     /// rows, each mention node replaced by its entity (`aliases`) and rows
     /// that then meet summed; an edge's end that no node row names becomes
     /// an entity labelled by its IRI.
-    fn from_rows(node_rows: Vec<Vec<String>>, edge_rows: Vec<Vec<String>>, aliases: &HashMap<String, String>) -> Self {
+    fn from_rows(node_rows: Vec<Vec<String>>, edge_rows: Vec<Vec<String>>, aliases: HashMap<String, String>) -> Self {
         let mut nodes: BTreeMap<String, Node> = node_rows
             .into_iter()
             .map(|mut r| {
@@ -144,7 +152,7 @@ impl EntityGraph {
                 confidence: if count == 0 { 0.0 } else { sum / count as f64 },
             })
             .collect();
-        Self { nodes: nodes.into_values().collect(), edges }
+        Self { nodes: nodes.into_values().collect(), edges, aliases }
     }
 
     /// The `n` most connected nodes and the edges among them.
@@ -178,13 +186,8 @@ impl EntityGraph {
         }
         let edges =
             self.edges.into_iter().filter_map(|e| Some(Edge { source: new_index[e.source]?, target: new_index[e.target]?, ..e })).collect();
-        Self { nodes, edges }
+        Self { nodes, edges, aliases: self.aliases }
     }
-}
-
-/// Each alias node's entity (`?alias owl:sameAs ?entity`, the entity graph).
-pub fn aliases(store: &Store) -> Result<HashMap<String, String>, QueryError> {
-    Ok(select_values(store, "SELECT ?a ?e WHERE { ?a owl:sameAs ?e }")?.into_iter().map(|mut r| (r.remove(0), r.remove(0))).collect())
 }
 
 #[cfg(test)]
@@ -203,7 +206,7 @@ mod tests {
             row(&["e:b", "e:c", "r:know", "know", "1", "0.7"]),
             row(&["e:a", "d:film", "r:direct", "direct", "3", "2.4"]),
         ];
-        EntityGraph::from_rows(nodes, edges, &HashMap::new())
+        EntityGraph::from_rows(nodes, edges, HashMap::new())
     }
 
     #[test]
@@ -225,7 +228,7 @@ mod tests {
             row(&["e:a", "e:c", "r:meet", "meet", "1", "0.5"]),
             row(&["e:a", "e:b", "r:meet", "meet", "2", "1.8"]),
         ];
-        assert_eq!(EntityGraph::from_rows(nodes, edges, &HashMap::new()), sample());
+        assert_eq!(EntityGraph::from_rows(nodes, edges, HashMap::new()), sample());
     }
 
     #[test]
@@ -233,7 +236,7 @@ mod tests {
         let nodes = vec![row(&["e:ann_lee", "Ann Lee", "entity"]), row(&["e:bo", "Bo", "entity"])];
         let edges = vec![row(&["e:ann_lee", "e:bo", "r:meet", "meet", "1", "0.9"]), row(&["e:lee", "e:bo", "r:meet", "meet", "3", "1.5"])];
         let aliases = HashMap::from([("e:lee".to_string(), "e:ann_lee".to_string())]);
-        let g = EntityGraph::from_rows(nodes, edges, &aliases);
+        let g = EntityGraph::from_rows(nodes, edges, aliases);
         assert_eq!(g.nodes.iter().map(|n| (n.iri.as_str(), n.mentions)).collect::<Vec<_>>(), [("e:ann_lee", 4), ("e:bo", 4)]);
         assert_eq!(g.edges.len(), 1);
         assert_eq!((g.edges[0].count, g.edges[0].confidence), (4, 0.6));

@@ -19,7 +19,7 @@ use std::io::Write;
 use oxigraph::store::Store;
 use serde::Serialize;
 
-use super::graph::{aliases, EntityGraph};
+use super::graph::EntityGraph;
 use super::layout::layout;
 use super::ExportError;
 use crate::query::{select_each, select_values};
@@ -129,7 +129,6 @@ fn edge_extractions(
     graph: &EntityGraph,
     min_confidence: f64,
 ) -> Result<(Vec<Vec<PageExtraction>>, Vec<String>), ExportError> {
-    let aliases = aliases(store)?;
     let mut edge_of: HashMap<(&str, &str, &str), usize> = HashMap::new();
     for (i, e) in graph.edges.iter().enumerate() {
         edge_of.insert((&graph.nodes[e.source].iri, &e.relation, &graph.nodes[e.target].iri), i);
@@ -148,9 +147,7 @@ fn edge_extractions(
                FILTER NOT EXISTS {{ ?x kgx:negated true }} FILTER(?c >= {min_confidence:?}) }}"
         ),
         |row| {
-            let entity = |mention: &str| aliases.get(mention).map_or(mention, String::as_str).to_string();
-            let (source, target) = (entity(&row[0]), entity(&row[2]));
-            let Some(&edge) = edge_of.get(&(source.as_str(), row[1].as_str(), target.as_str())) else { return };
+            let Some(&edge) = edge_of.get(&(graph.entity_of(&row[0]), row[1].as_str(), graph.entity_of(&row[2]))) else { return };
             let offset = |i: usize| row[i].parse().unwrap_or(0);
             let offsets = [offset(6), offset(7), offset(8), offset(9), offset(10), offset(11)];
             let list = &mut kept[edge];

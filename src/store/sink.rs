@@ -77,9 +77,7 @@ impl StoreSink {
         retired?;
         Ok(linked)
     }
-}
 
-impl StoreSink {
     /// Quads in the store (all graphs).
     pub fn quad_count(&self) -> Result<usize, StoreError> {
         self.rdf.store().len().map_err(|e| StoreError::rdf(&self.dir, e))
