@@ -40,6 +40,7 @@ fn run_info(i: usize) -> RunInfo {
         precision: "fp32".into(),
         device: "cpu".into(),
         provider: "none".into(),
+        coreference: None,
     }
 }
 

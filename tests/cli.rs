@@ -103,6 +103,14 @@ fn sample_corpus_gives_triples_with_provenance() {
         assert!(r[8].starts_with("samples/wiki_films.csv:"), "{}", r[8]);
         assert_eq!(r[10], DEFAULT_MODEL.trim_start_matches("models/"));
     }
+    // The run also names the coreference model it linked pronouns with, at the
+    // precision its manifest sets for the CPU (int8 when the build kept it).
+    let coref: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("models/kgx-coref-minilm/model.json").unwrap()).unwrap();
+    let used = select(
+        &store,
+        "SELECT ?name ?precision WHERE { ?run a kgx:Run ; kgx:coreferenceModel ?m . ?m rdfs:label ?name ; kgx:precision ?precision }",
+    );
+    assert_eq!(used, [vec!["kgx-coref-minilm".to_string(), coref["cpu_default"].as_str().unwrap().to_string()]]);
 }
 
 /// Pins what the shipped model extracts from three sample sentences, every

@@ -49,8 +49,26 @@ def test_onnx_export_gives_the_torch_scores(tiny_base_dir, tmp_path):
     model = base_scorer(tiny_base_dir).eval()
     exs = [example(row(), tok), example(row("FALSE", "TRUE"), tok)]
     export(model, tmp_path / "model.onnx")
-    ref, got = torch_scores(model, exs), onnx_scores(tmp_path / "model.onnx", exs)
+    ref, (got, _) = torch_scores(model, exs), onnx_scores(tmp_path / "model.onnx", exs)
     for a, b in zip(ref, got):
         finite = np.isfinite(a)
         assert (np.isfinite(b) == finite).all()
         assert np.abs(a[finite] - b[finite]).max() < 1e-4
+
+
+def test_int8_copy_is_written_scored_and_timed(tiny_base_dir, tmp_path):
+    import torch
+    from kgx_export.coref.model import base_scorer
+    from kgx_export.coref.onnx_export import export, int8_variant, labelled_f1, onnx_scores, torch_scores
+
+    tok = load_tokenizer(tiny_base_dir)
+    torch.manual_seed(0)
+    model = base_scorer(tiny_base_dir).eval()
+    exs = [example(row(), tok), example(row("FALSE", "TRUE"), tok)]
+    export(model, tmp_path / "model.onnx")
+    got, _ = onnx_scores(tmp_path / "model.onnx", exs)
+    rep = int8_variant(tmp_path / "model.onnx", exs, torch_scores(model, exs), labelled_f1(got, exs))
+    assert (tmp_path / "model.int8.onnx").stat().st_size < (tmp_path / "model.onnx").stat().st_size
+    assert rep["pronouns"] == 2 and set(rep["seconds_one_thread"]) == {"fp32", "int8"}
+    # The default is int8 only within the F1 bound.
+    assert not rep["cpu_default"] or rep["f1_loss_points"] <= rep["max_f1_loss_points"]

@@ -130,7 +130,7 @@ impl ModelArgs {
             }
             eprintln!("kgx: model {} ({}) on {}", model.name(), model.precision(), model.provider());
             match model.coref() {
-                Some(coref) => eprintln!("kgx: coreference model {}", coref.name()),
+                Some(coref) => eprintln!("kgx: coreference model {} ({})", coref.name(), coref.precision()),
                 None => eprintln!("kgx: no coreference model (--no-coref): pronouns stay unresolved"),
             }
         }

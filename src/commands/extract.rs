@@ -149,6 +149,7 @@ pub fn extract(args: &ExtractArgs) -> anyhow::Result<ExtractOutcome> {
             precision: model.precision().to_string(),
             device: if model.on_gpu() { "cuda".into() } else { "cpu".into() },
             provider: model.provider().to_string(),
+            coreference: model.coref().map(|c| (c.name().to_string(), c.precision().to_string())),
         };
         let command: Vec<String> = std::env::args().collect();
         let (mut store, stale) = StoreSink::open(

@@ -2,9 +2,11 @@
 //! token, behind [`CorefScorer`].
 //!
 //! Takes: a model directory (`model.json` with `max_tokens`, `tokenizer`,
-//! `files.fp32`; built by `make model-coref` from the LoRA adapter trained
-//! on GAP) whose ONNX graph reads `input_ids`, `attention_mask` and maybe
-//! `token_type_ids` (int64, probed from the session) and gives `query` and
+//! `files` by precision and the precision to run on CPU and on a GPU,
+//! `cpu_default` / `gpu_default`, fp32 when absent; built by `make
+//! model-coref` from the LoRA adapter trained on GAP, which makes int8 the
+//! CPU default only when it keeps validation F1) whose ONNX graph reads
+//! `input_ids`, `attention_mask` and maybe `token_type_ids` (int64, probed from the session) and gives `query` and
 //! `key` (f32 `[batch, seq, dim]`). Gives: [`CorefVectors`] for a window
 //! (special tokens included: row 0 is `[CLS]`, which stands for "no
 //! antecedent"). The score of token j as the antecedent of the pronoun at
@@ -22,7 +24,7 @@ use ort::value::TensorRef;
 use serde::Deserialize;
 
 use super::manifest::{read_manifest, shipped_model_dir, tokenizer_file, ModelError};
-use super::runtime::{build_session, SessionOptions};
+use super::runtime::{build_session, Device, SessionOptions};
 use super::tagger::TaggerError;
 use super::tokenizer::SentenceEncoder;
 use super::LoadError;
@@ -66,11 +68,20 @@ struct CorefManifest {
     /// How far an entity's score must beat `[CLS]`'s to link (tuned on GAP validation).
     #[serde(default)]
     none_margin: f32,
+    #[serde(default = "fp32")]
+    cpu_default: String,
+    #[serde(default = "fp32")]
+    gpu_default: String,
+}
+
+fn fp32() -> String {
+    "fp32".into()
 }
 
 /// The coreference model on an ONNX Runtime session.
 pub struct OnnxCoref {
     name: String,
+    precision: String,
     encoder: SentenceEncoder,
     session: Mutex<Session>,
     token_types: bool,
@@ -82,13 +93,14 @@ impl OnnxCoref {
     pub fn load(dir: Option<&Path>, session: &SessionOptions, none_margin: Option<f32>) -> Result<Self, LoadError> {
         let dir = dir.map_or_else(|| shipped_model_dir(DEFAULT_COREF_MODEL), Path::to_path_buf);
         let (path, manifest): (PathBuf, CorefManifest) = read_manifest(&dir)?;
+        let precision = if session.device == Device::Cpu { manifest.cpu_default.clone() } else { manifest.gpu_default.clone() };
         let onnx = manifest
             .files
-            .get("fp32")
+            .get(&precision)
             .map(|f| dir.join(f))
-            .ok_or_else(|| ModelError::Invalid { path: path.clone(), problem: "no files.fp32".into() })?;
+            .ok_or_else(|| ModelError::Invalid { path: path.clone(), problem: format!("no file listed for precision {precision}") })?;
         if !onnx.is_file() {
-            return Err(ModelError::MissingFile { path: onnx, precision: "fp32".into() }.into());
+            return Err(ModelError::MissingFile { path: onnx, precision }.into());
         }
         let encoder = SentenceEncoder::load(&tokenizer_file(&dir, &path, &manifest.tokenizer)?, manifest.max_tokens)?;
         let (session, _) = build_session(&onnx, session)?;
@@ -111,11 +123,16 @@ impl OnnxCoref {
         }
         let token_types = inputs.iter().any(|i| i == "token_type_ids");
         let none_margin = none_margin.unwrap_or(manifest.none_margin);
-        Ok(Self { name: manifest.name, encoder, session: Mutex::new(session), token_types, none_margin })
+        Ok(Self { name: manifest.name, precision, encoder, session: Mutex::new(session), token_types, none_margin })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Key of the ONNX file that runs (`fp32`, `int8`).
+    pub fn precision(&self) -> &str {
+        &self.precision
     }
 }
 

@@ -36,6 +36,8 @@ pub struct RunInfo {
     pub precision: String,
     pub device: String,
     pub provider: String,
+    /// The coreference model's name and precision, when one ran.
+    pub coreference: Option<(String, String)>,
 }
 
 /// What went wrong with a store, naming it; the cause is the error's source.

@@ -294,18 +294,23 @@ fn entity_node<'e>(iris: &Iris, doc_iri: &str, entity: &'e ArgumentEntity) -> Op
 fn run_quads(run: &RunInfo, iris: &Iris) -> Vec<Quad> {
     let mut out = Vec::new();
     let r = node(iris.run(&run.id));
-    let model = node(iris.model(&run.model_name, &run.precision));
-    let (r, model) = (r.as_ref(), model.as_ref());
+    let r = r.as_ref();
     let mut add = |s: NamedNodeRef<'_>, p: NamedNodeRef<'_>, o: TermRef<'_>| out.push(QuadRef::new(s, p, o, r).into_owned());
     add(r, rdf::TYPE, prov::ACTIVITY.into());
     add(r, rdf::TYPE, kgx::RUN.into());
     add(r, prov::STARTED_AT_TIME, typed(&run.started_at, xsd::DATE_TIME).as_ref().into());
-    add(r, prov::USED, model.into());
     add(r, kgx::DEVICE, Literal::new_simple_literal(&run.device).as_ref().into());
     add(r, kgx::PROVIDER, Literal::new_simple_literal(&run.provider).as_ref().into());
-    add(model, rdf::TYPE, kgx::MODEL.into());
-    add(model, rdf::TYPE, prov::ENTITY.into());
-    add(model, rdfs::LABEL, Literal::new_simple_literal(&run.model_name).as_ref().into());
-    add(model, kgx::PRECISION, Literal::new_simple_literal(&run.precision).as_ref().into());
+    // The tagger (prov:used) and, when one ran, the coreference model.
+    let coreference = run.coreference.as_ref().map(|(name, precision)| (kgx::COREFERENCE_MODEL, name, precision));
+    for (link, name, precision) in std::iter::once((prov::USED, &run.model_name, &run.precision)).chain(coreference) {
+        let model = node(iris.model(name, precision));
+        let model = model.as_ref();
+        add(r, link, model.into());
+        add(model, rdf::TYPE, kgx::MODEL.into());
+        add(model, rdf::TYPE, prov::ENTITY.into());
+        add(model, rdfs::LABEL, Literal::new_simple_literal(name).as_ref().into());
+        add(model, kgx::PRECISION, Literal::new_simple_literal(precision).as_ref().into());
+    }
     out
 }

@@ -119,6 +119,8 @@ pub mod kgx {
     pub const DEVICE: NamedNodeRef<'_> = kgx_term!("device");
     pub const PROVIDER: NamedNodeRef<'_> = kgx_term!("provider");
     pub const PRECISION: NamedNodeRef<'_> = kgx_term!("precision");
+    /// The coreference model a run linked pronouns with (its tagger is `prov:used`).
+    pub const COREFERENCE_MODEL: NamedNodeRef<'_> = kgx_term!("coreferenceModel");
     /// Extraction arguments, over every document, that name an entity.
     pub const MENTION_COUNT: NamedNodeRef<'_> = kgx_term!("mentionCount");
     /// (start, end) of the source, relation and target spans of an extraction.

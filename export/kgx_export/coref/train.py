@@ -89,12 +89,19 @@ def validate(model, exs) -> dict:
     with torch.no_grad():
         for group in batches(exs, 32):
             ids, mask, types, pron = pad(group)
-            s = scores(*model(ids, mask, types), pron, mask)
-            for row, e in enumerate(group):
-                best = lambda ts: max((s[row, t].item() for t in ts), default=float("-inf"))
-                a, b, none = best(e.a_tokens), best(e.b_tokens), s[row, 0].item()
-                decisions += [(a > max(b, none), e.a_coref, e.feminine), (b > max(a, none), e.b_coref, e.feminine)]
+            decisions += labelled_decisions(scores(*model(ids, mask, types), pron, mask), group)
     return gap_f1(decisions)
+
+
+def labelled_decisions(s, group) -> list:
+    """(predicted, gold, feminine) for A and B of each row of `group`, A and B
+    being the only candidates; `s` holds the rows' scores (torch or numpy)."""
+    decisions = []
+    for row, e in enumerate(group):
+        best = lambda ts: max((float(s[row, t]) for t in ts), default=float("-inf"))
+        a, b, none = best(e.a_tokens), best(e.b_tokens), float(s[row, 0])
+        decisions += [(a > max(b, none), e.a_coref, e.feminine), (b > max(a, none), e.b_coref, e.feminine)]
+    return decisions
 
 
 def make_model(base_dir, hp):
