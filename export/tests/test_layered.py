@@ -59,7 +59,20 @@ def test_marker_is_trained_and_saved_with_the_adapter(built):
     assert log["epochs"][-1]["train_loss"] < log["epochs"][0]["train_loss"]
     manifest = json.loads((out / "model.json").read_text())
     assert manifest["scheme"] == "predicate" and manifest["marker_layer"] == 1
-    assert manifest["files"] == {"fp32": "onnx/model.onnx"} and manifest["marked_files"] == {"fp32": "onnx/marked.onnx"}
+    suffixes = {"fp32": "onnx", "fp32_opt": "opt.onnx", "fp16": "fp16.onnx"}
+    assert manifest["files"] == {k: f"onnx/model.{s}" for k, s in suffixes.items()}
+    assert manifest["marked_files"] == {k: f"onnx/marked.{s}" for k, s in suffixes.items()}
+    assert all((out / f).is_file() for f in [*manifest["files"].values(), *manifest["marked_files"].values()])
+    assert (manifest["cpu_default"], manifest["gpu_default"]) == ("fp32", "fp32")
+
+
+def test_optimised_and_fp16_graphs_agree_with_fp32(built):
+    _, _, _, rep = built
+    assert rep["fp32_opt"]["argmax_agreement"] >= 0.999 and rep["fp16"]["argmax_agreement"] >= 0.995
+    assert rep["fp16"]["files"] == ["model.fp16.onnx", "marked.fp16.onnx"]
+    # fp16 weights: each fp16 graph is about half its fp32 file.
+    for graph in ("model", "marked"):
+        assert rep["sizes_bytes"][f"{graph}.fp16.onnx"] < 0.6 * rep["sizes_bytes"][f"{graph}.onnx"]
 
 
 def test_two_graphs_pass_parity_with_the_peft_model(built):

@@ -15,6 +15,27 @@ from pathlib import Path
 from kgx_export.cards.sections import base_and_lora_lines, carb_section, mb, metrics_table, write
 
 
+def variant_lines(rep: dict) -> list[str]:
+    """The fp32_opt / fp16 pairs against fp32 (older reports have none)."""
+    rows = [(k, rep[k]) for k in ("fp32_opt", "fp16") if k in rep]
+    if not rows:
+        return []
+    sizes = rep["sizes_bytes"]
+    return [
+        "## Variants (`--precision fp32-opt | fp16`; both graphs of each, h_k handed over as fp32)",
+        "| precision | files | argmax agreement with fp32 (bound) | max abs logit diff | dev macro span F1 (loss, points) |",
+        "| --- | --- | --- | --- | --- |",
+        *[f"| {k} | {' + '.join(mb(sizes[f]) for f in v['files'])} | "
+          f"{v['argmax_agreement']:.6f} (>= {v['min_argmax_agreement']}) | {v['max_abs_diff']:.2e} | "
+          f"{v['macro_f1']:.4f} ({v['f1_loss_points']:+.2f}) |"
+          for k, v in rows],
+        "",
+        "fp16 is for the CUDA provider (on CPU ONNX Runtime runs it through casts, slower than fp32);",
+        "fp32 stays the default on both devices until a GPU run has measured fp16 (`bench/gpu.sh`).",
+        "",
+    ]
+
+
 def card_text(model_dir: Path, log: dict, rep: dict) -> str:
     acfg = json.loads((model_dir / "adapter" / "adapter_config.json").read_text())
     hp, params = log.get("hyper_parameters", {}), log.get("params", {})
@@ -80,13 +101,14 @@ def card_text(model_dir: Path, log: dict, rep: dict) -> str:
         f"{rep['batch_invariance']['fp32']['argmax_agreement']:.4f}, max |diff| "
         f"{rep['batch_invariance']['fp32']['max_abs_diff']:.2e}.",
         "",
+        *variant_lines(rep),
         "## Limitations",
         "- One triple per detected predicate head; a head missed by the unmarked pass gives no",
         "  triple. A target is one contiguous span. Sentences longer than the model's window are",
         "  marked in the window that holds the head, so arguments outside it are lost.",
         f"- The first {k} layers never see the marker: what a word is to the predicate is worked out",
         f"  in the top {6 - k} layers alone.",
-        "- fp32 only (no int8 / fp16 variants yet).",
+        "- No int8 variant (dynamic quantisation of the marked graph is left to a later step).",
         f"- kgx keeps a chunk's h_{k} (hidden x 4 bytes a token) until the chunk's marked passes have run:",
         "  about 60 MB more peak memory than the input-marker model for a 2,048-sentence chunk.",
         "",

@@ -6,13 +6,21 @@ tokenizer.json, model.json with `marker_layer`, train_log.json), the
 packaged base model and export/data/dev.predicate.jsonl.
 Gives: onnx/model.onnx (input_ids, attention_mask -> logits of the unmarked
 pass, hidden = h_k) and onnx/marked.onnx (hidden, attention_mask,
-token_type_ids -> logits), see layered.py; parity.json; model.json (files
-and marked_files: fp32); README.md (model card).
+token_type_ids -> logits), see layered.py; each also ORT-optimised
+(`*.opt.onnx`, fp32_opt: the transformer optimiser's fusions) and in fp16
+(`*.fp16.onnx`, from the optimised graph, keep_io_types: the same int64 /
+fp32 inputs and fp32 outputs, so h_k crosses between the graphs as fp32);
+parity.json; model.json (files and marked_files for fp32, fp32_opt, fp16;
+cpu_default and gpu_default fp32: a variant is there to be chosen with
+`--precision`); README.md (model card).
 Parity (exit status 1 with a loud message when any fails), on dev batched
 with padding, real tokens only, marked and unmarked rows mixed: PeftModel
 (a), merged (b) and the two ONNX graphs run as kgx runs them (c) agree on
 argmax for 100% of tokens with max |logit diff| <= 1e-4; the graphs have
-kgx's interface; a sentence is tagged the same whatever batch it is in.
+kgx's interface; a sentence is tagged the same whatever batch it is in;
+the fp32_opt pair agrees with fp32 on >= 99.9% of argmaxes and the fp16
+pair on >= 99.5% (both run as kgx runs them: h_k from the variant's own
+first graph); dev span F1 of each is reported.
 Run: python -m kgx_export.onnx_export --model-dir models/kgx-minilm-layered
 (onnx_export/__main__.py dispatches here when model.json lists marked_files).
 """
@@ -21,12 +29,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from kgx_export.onnx_export import onnx_tools as ox
 from kgx_export.onnx_export.common import conclude, load_peft
 from kgx_export.onnx_export.onnx_tools import session
-from kgx_export.onnx_export.parity import (batch_invariance, exact_parity, finish_report, metrics_from_logits, padded_batches,
-                                     torch_logits)
+from kgx_export.onnx_export.parity import (FP16_MIN_AGREEMENT, batch_invariance, compare, exact_parity, f1_loss_points,
+                                     finish_report, metrics_from_logits, padded_batches, torch_logits)
 from kgx_export.cards.layered import write_card
-from kgx_export.common import LABELS, install_tokenizer, read_json, set_threads_and_seed
+from kgx_export.common import LABELS, install_tokenizer, read_json, set_threads_and_seed, write_json
 from kgx_export.train import layered
 from kgx_export.train.trainer import features
 
@@ -53,6 +62,39 @@ def check_interface(encoder, marked, labels: int = len(LABELS)) -> dict:
     if hidden is not None and hidden.shape[2] != marked.get_inputs()[0].shape[2]:
         problems.append(f"hidden widths differ: {hidden.shape} vs {marked.get_inputs()[0].shape}")
     return {"ok": not problems, "problems": problems}
+
+
+# Variants of the two graphs: key -> (file suffix, least argmax agreement with fp32).
+VARIANTS = {"fp32_opt": ("opt", 0.999), "fp16": ("fp16", FP16_MIN_AGREEMENT)}
+
+
+def build_variants(onnx_dir: Path, base_dir: Path, padded, fp32_logits, fp32_metrics, threads: int) -> tuple[dict, list[str]]:
+    """fp32_opt and fp16 copies of model.onnx and marked.onnx, each pair
+    compared with the fp32 pair on dev; returns (report, failures)."""
+    cfg = read_json(base_dir / "config.json")
+    heads, hidden = cfg["num_attention_heads"], cfg["hidden_size"]
+    for graph in ("model", "marked"):
+        ox.optimize(onnx_dir / f"{graph}.onnx", onnx_dir / f"{graph}.opt.onnx", heads, hidden)
+        ox.to_fp16(onnx_dir / f"{graph}.opt.onnx", onnx_dir / f"{graph}.fp16.onnx")
+    report, failures = {}, []
+    for key, (suffix, minimum) in VARIANTS.items():
+        files = [f"model.{suffix}.onnx", f"marked.{suffix}.onnx"]
+        logits = layered.ort_layered_logits(*(session(onnx_dir / f, threads) for f in files), padded)
+        metrics = metrics_from_logits(logits, padded)
+        report[key] = {**compare(fp32_logits, logits, padded), "files": files, "min_argmax_agreement": minimum,
+                       "macro_f1": metrics["macro_f1"], "f1_loss_points": f1_loss_points(fp32_metrics, metrics)}
+        if report[key]["argmax_agreement"] < minimum:
+            failures.append(f"{key} vs fp32: argmax agreement {report[key]['argmax_agreement']:.4f} (need >= {minimum})")
+    return report, failures
+
+
+def write_manifest(manifest_path: Path, manifest: dict) -> None:
+    """files / marked_files for every precision built; fp32 stays the default."""
+    manifest["files"] = {"fp32": "onnx/model.onnx"} | {k: f"onnx/model.{s}.onnx" for k, (s, _) in VARIANTS.items()}
+    manifest["marked_files"] = {"fp32": "onnx/marked.onnx"} | {k: f"onnx/marked.{s}.onnx" for k, (s, _) in VARIANTS.items()}
+    manifest.setdefault("cpu_default", "fp32")
+    manifest.setdefault("gpu_default", "fp32")
+    write_json(manifest_path, manifest)
 
 
 def build(model_dir: Path, base_dir: Path, dev_rows, threads: int = 2, log=print) -> dict:
@@ -90,5 +132,11 @@ def build(model_dir: Path, base_dir: Path, dev_rows, threads: int = 2, log=print
     report["batch_invariance"] = {"fp32": {key: v for key, v in inv.items() if key != "tokens"}}
     if not inv["invariant"]:
         failures.append(f"fp32 not batch-invariant (argmax agreement {inv['argmax_agreement']:.4f})")
-    finish_report(model_dir, report, failures, [encoder_path, marked_path], t0)
+    variants, variant_failures = build_variants(onnx_dir, base_dir, padded, lc, report["dev_metrics"]["fp32"], threads)
+    report.update(variants)
+    report["bounds"].update({f"{k}_min_argmax_agreement": m for k, (_, m) in VARIANTS.items()})
+    failures += variant_failures
+    write_manifest(manifest_path, manifest)
+    variant_files = [onnx_dir / f"{graph}.{suffix}.onnx" for suffix, _ in VARIANTS.values() for graph in ("model", "marked")]
+    finish_report(model_dir, report, failures, [encoder_path, marked_path, *variant_files], t0)
     return conclude(model_dir, report, failures, write_card, log)
