@@ -1,4 +1,6 @@
 """Coreference training data, GAP scoring and the scorer's ONNX export."""
+import pytest
+
 from kgx_export.common import load_tokenizer
 from kgx_export.coref.data import example
 from kgx_export.coref.train import gap_f1
@@ -38,37 +40,40 @@ def test_gap_f1_pools_a_and_b_decisions_and_bias_is_feminine_over_masculine():
     assert abs(s["bias"] - 2.0) < 1e-9
 
 
-def test_onnx_export_gives_the_torch_scores(tiny_base_dir, tmp_path):
-    import numpy as np
+@pytest.fixture
+def exported(tiny_base_dir, tmp_path):
+    """A seeded untrained scorer, two examples and its fp32 ONNX export."""
     import torch
-    from kgx_export.coref.model import base_scorer, scores
-    from kgx_export.coref.onnx_export import export, onnx_scores, torch_scores
+    from kgx_export.coref.model import base_scorer
+    from kgx_export.coref.onnx_export import export
 
     tok = load_tokenizer(tiny_base_dir)
     torch.manual_seed(0)
     model = base_scorer(tiny_base_dir).eval()
     exs = [example(row(), tok), example(row("FALSE", "TRUE"), tok)]
     export(model, tmp_path / "model.onnx")
-    ref, (got, _) = torch_scores(model, exs), onnx_scores(tmp_path / "model.onnx", exs)
+    return model, exs, tmp_path / "model.onnx"
+
+
+def test_onnx_export_gives_the_torch_scores(exported):
+    import numpy as np
+    from kgx_export.coref.onnx_export import onnx_scores, torch_scores
+
+    model, exs, path = exported
+    ref, (got, _) = torch_scores(model, exs), onnx_scores(path, exs)
     for a, b in zip(ref, got):
         finite = np.isfinite(a)
         assert (np.isfinite(b) == finite).all()
         assert np.abs(a[finite] - b[finite]).max() < 1e-4
 
 
-def test_int8_copy_is_written_scored_and_timed(tiny_base_dir, tmp_path):
-    import torch
-    from kgx_export.coref.model import base_scorer
-    from kgx_export.coref.onnx_export import export, int8_variant, labelled_f1, onnx_scores, torch_scores
+def test_int8_copy_is_written_scored_and_timed(exported):
+    from kgx_export.coref.onnx_export import int8_variant, labelled_f1, onnx_scores, torch_scores
 
-    tok = load_tokenizer(tiny_base_dir)
-    torch.manual_seed(0)
-    model = base_scorer(tiny_base_dir).eval()
-    exs = [example(row(), tok), example(row("FALSE", "TRUE"), tok)]
-    export(model, tmp_path / "model.onnx")
-    got, _ = onnx_scores(tmp_path / "model.onnx", exs)
-    rep = int8_variant(tmp_path / "model.onnx", exs, torch_scores(model, exs), labelled_f1(got, exs))
-    assert (tmp_path / "model.int8.onnx").stat().st_size < (tmp_path / "model.onnx").stat().st_size
+    model, exs, path = exported
+    got, _ = onnx_scores(path, exs)
+    rep = int8_variant(path, exs, torch_scores(model, exs), labelled_f1(got, exs))
+    assert path.with_name("model.int8.onnx").stat().st_size < path.stat().st_size
     assert rep["pronouns"] == 2 and set(rep["seconds_one_thread"]) == {"fp32", "int8"}
     # The default is int8 only within the F1 bound.
     assert not rep["cpu_default"] or rep["f1_loss_points"] <= rep["max_f1_loss_points"]
