@@ -10,7 +10,7 @@ SHARED_DATA ?= ../shared/data/oie2016
 MODEL_DIR = models/kgx-minilm-lora
 
 .PHONY: setup test cesi-eval cesi-eval-run browser-test screenshot system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
-	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint lexicon \
+	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint lexicon gpu-dry-run gpu-stage \
 	data-predicates train-multi model-multi train-layered model-layered carb-compare train-coref model-coref gap-eval
 
 # Each stage of setup and test says how long it took (scripts/timed.sh).
@@ -32,6 +32,7 @@ test:
 	$(STAGE) pytest $(SUB) pytest
 	$(STAGE) browser-test $(SUB) browser-test
 	$(STAGE) kill-resume $(SUB) kill-resume
+	$(STAGE) gpu-dry-run $(SUB) gpu-dry-run
 	$(STAGE) cesi-eval $(SUB) cesi-eval
 
 ## lint: rustfmt (rustfmt.toml), clap only in the commands and no overlong lines (scripts/check-layout.sh), clippy with warnings as errors
@@ -47,6 +48,14 @@ browser-test:
 ## screenshot: the README's picture of the sample graph (samples/sample-graph.png), taken by the browser test
 screenshot:
 	$(PY) tests/html_view.py $(KGX) --skip-scale --screenshot samples/sample-graph.png
+
+## gpu-dry-run: bench/gpu.sh on the CPU provider, small (stage without the CUDA build, then the device script on 2,000 sentences): every result must appear
+gpu-dry-run:
+	bench/gpu.sh dry-run
+
+## gpu-stage: bench/gpu.sh stage: the GPU run's parts under .gpu-run/ and the run calls that send them (see bench/RESULTS.md)
+gpu-stage:
+	bench/gpu.sh stage
 
 ## kill-resume: three SIGKILL/SIGTERM-and-resume trials compared with an uninterrupted run
 kill-resume:

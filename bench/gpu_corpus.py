@@ -33,13 +33,22 @@ JOIN = re.compile("(" + "|".join(re.escape(j) for j in JOINS) + ")")
 
 
 def real_sentences() -> list[str]:
+    """Every source that is there (a clean clone without ../shared has only the samples)."""
     out: list[str] = []
     for name in ("gap-development.tsv", "gap-validation.tsv"):
-        with open(SHARED / "gap" / name, encoding="utf-8", newline="") as f:
+        path = SHARED / "gap" / name
+        if not path.exists():
+            print(f"gpu_corpus: {path} not found, left out", file=sys.stderr)
+            continue
+        with open(path, encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
                 out += SENTENCE_END.split(row["Text"].strip())
-    with open(SHARED / "wiki_sentences_v2.csv", encoding="utf-8", newline="") as f:
-        out += [r["sentence"].strip().capitalize() for r in csv.DictReader(f)]
+    wiki = SHARED / "wiki_sentences_v2.csv"
+    if wiki.exists():
+        with open(wiki, encoding="utf-8", newline="") as f:
+            out += [r["sentence"].strip().capitalize() for r in csv.DictReader(f)]
+    else:
+        print(f"gpu_corpus: {wiki} not found, left out", file=sys.stderr)
     with open(REPO / "samples" / "wiki_films.csv", encoding="utf-8", newline="") as f:
         out += [r["sentence"].strip() for r in csv.DictReader(f)]
     with open(REPO / "samples" / "wiki_people.jsonl", encoding="utf-8") as f:

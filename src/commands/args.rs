@@ -120,7 +120,9 @@ impl ModelArgs {
     /// Loads the model, saying on stderr (unless `quiet`) what runs where
     /// and why CUDA was not used when `--device auto` fell back.
     pub fn load(&self, quiet: bool) -> anyhow::Result<Model> {
+        let loading = std::time::Instant::now();
         let model = Model::load(&self.options())?;
+        let loaded = loading.elapsed().as_secs_f64();
         if !quiet {
             if let Some(reason) = model.cuda_fallback() {
                 eprintln!("kgx: CUDA unavailable ({reason}); running on CPU");
@@ -128,7 +130,7 @@ impl ModelArgs {
             if self.head_threshold.is_some() && model.scheme() == Scheme::Single {
                 eprintln!("kgx: --head-threshold has no effect: model {} tags one triple a sentence", model.name());
             }
-            eprintln!("kgx: model {} ({}) on {}", model.name(), model.precision(), model.provider());
+            eprintln!("kgx: model {} ({}) on {}, loaded in {loaded:.2} s", model.name(), model.precision(), model.provider());
             match model.coref() {
                 Some(coref) => eprintln!("kgx: coreference model {} ({})", coref.name(), coref.precision()),
                 None => eprintln!("kgx: no coreference model (--no-coref): pronouns stay unresolved"),

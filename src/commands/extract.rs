@@ -45,7 +45,7 @@ pub struct ExtractArgs {
     #[arg(long, default_value = DEFAULT_BASE)]
     pub base_iri: String,
     /// Padded tokens per model batch (default: 512 on CPU, 65536 on CUDA).
-    #[arg(long)]
+    #[arg(long, visible_alias = "batch-tokens")]
     pub token_budget: Option<usize>,
     /// Most sentences (windows) per model batch (default: 32 on CPU, 2048 on CUDA).
     #[arg(long)]
@@ -221,4 +221,5 @@ fn report(args: &ExtractArgs, model: &Model, stats: &PipelineStats, secs: f64) {
     if stats.marked_tokens > 0 {
         eprintln!("kgx: model work: {} tokens tagged, {} tokens read by marked passes", stats.tokens, stats.marked_tokens);
     }
+    eprintln!("kgx: busy time (all threads of a stage): {}", stats.busy.summary(std::time::Duration::from_secs_f64(secs)));
 }

@@ -14,7 +14,8 @@
 //! (predicate-indexed models' heads and windows), [`assemble`] (spans ->
 //! triples) and [`relation`] (a relation's lemma, voice, negation and
 //! modality). [`chunk`] carries a chunk of documents through them; `run`
-//! holds the threads, the only ones in kgx.
+//! holds the threads, the only ones in kgx; [`timing`] adds up where their
+//! time goes.
 
 pub mod assemble;
 pub mod batch;
@@ -29,6 +30,7 @@ pub mod resolve;
 mod run;
 pub mod sink;
 pub mod split;
+pub mod timing;
 
 pub use document::{content_hash, Document, DocumentError, DocumentItem};
 pub use run::{run, PipelineError, PipelineOptions, SplitMode, Stage};

@@ -21,6 +21,7 @@ use crossbeam_channel::{bounded, select_biased, unbounded, Receiver, Sender};
 use ndarray::{s, Array3};
 
 use super::decode::softmax_rows;
+use super::timing::{StageClock, Timed};
 use crate::model::{ModelBatch, Tagger, TaggerError, Window};
 
 /// Which of a worker's graphs runs a pass.
@@ -87,11 +88,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Pass {
     /// Runs batches of this pass on `tagger` until none is left to take.
-    fn work(&self, tagger: &dyn Tagger, cancelled: &AtomicBool) {
+    fn work(&self, tagger: &dyn Tagger, cancelled: &AtomicBool, clock: &StageClock) {
         while !cancelled.load(Ordering::Relaxed) {
             let b = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(batch) = self.spec.batches.get(b) else { return };
-            let ran = catch_unwind(AssertUnwindSafe(|| self.run(tagger, batch)))
+            let ran = catch_unwind(AssertUnwindSafe(|| self.run(tagger, batch, clock)))
                 .unwrap_or_else(|panic| Err(TaggerError::Panicked(panic_message(panic.as_ref()))));
             match ran {
                 Ok(BatchDone { rows, hidden }) => {
@@ -120,11 +121,15 @@ impl Pass {
     }
 
     /// One batch: each row's content probabilities keyed by sequence, and the hidden state.
-    fn run(&self, tagger: &dyn Tagger, batch: &ModelBatch) -> Result<BatchDone, TaggerError> {
+    fn run(&self, tagger: &dyn Tagger, batch: &ModelBatch, clock: &StageClock) -> Result<BatchDone, TaggerError> {
         let output = match &self.spec.start {
-            Some(start) => start.fill(batch).and_then(|filled| tagger.tag(&filled)),
-            None => tagger.tag(batch),
+            Some(start) => {
+                let filled = clock.time(Timed::HostCopy, || start.fill(batch))?;
+                clock.time(Timed::Model, || tagger.tag(&filled))
+            }
+            None => clock.time(Timed::Model, || tagger.tag(batch)),
         }?;
+        let started = std::time::Instant::now();
         let rows = batch
             .rows
             .iter()
@@ -137,6 +142,7 @@ impl Pass {
                 (q, p)
             })
             .collect();
+        clock.add(Timed::HostCopy, started.elapsed());
         Ok(BatchDone { rows, hidden: output.hidden })
     }
 
@@ -204,6 +210,7 @@ impl Workers {
         scope: &'scope std::thread::Scope<'scope, 'env>,
         workers: Vec<(&'env dyn Tagger, Option<&'env dyn Tagger>)>,
         shape: OutputShape,
+        clock: &'env StageClock,
     ) -> Self {
         let (passes, passes_rx) = unbounded::<Arc<Pass>>();
         let (urgent, urgent_rx) = unbounded::<Arc<Pass>>();
@@ -211,7 +218,7 @@ impl Workers {
         let cancelled = Arc::new(AtomicBool::new(false));
         for (tagger, marked) in workers {
             let (passes_rx, urgent_rx, cancelled) = (passes_rx.clone(), urgent_rx.clone(), cancelled.clone());
-            scope.spawn(move || work_passes(tagger, marked, &urgent_rx, &passes_rx, &cancelled));
+            scope.spawn(move || work_passes(tagger, marked, &urgent_rx, &passes_rx, &cancelled, clock));
         }
         Self { count, shape, cancelled, passes, urgent }
     }
@@ -251,6 +258,7 @@ fn work_passes(
     urgent: &Receiver<Arc<Pass>>,
     passes: &Receiver<Arc<Pass>>,
     cancelled: &AtomicBool,
+    clock: &StageClock,
 ) {
     loop {
         let pass = select_biased! {
@@ -260,8 +268,8 @@ fn work_passes(
         // A closed queue: the run is over; cancelled: nobody waits for the rest.
         let Ok(pass) = pass else { return };
         match (pass.spec.graph, marked) {
-            (Graph::First, _) => pass.work(tagger, cancelled),
-            (Graph::Marked, Some(marked)) => pass.work(marked, cancelled),
+            (Graph::First, _) => pass.work(tagger, cancelled, clock),
+            (Graph::Marked, Some(marked)) => pass.work(marked, cancelled, clock),
             (Graph::Marked, None) => pass.fail(TaggerError::Batch("a model worker has no marked graph to run"), 0),
         }
     }
@@ -435,6 +443,9 @@ mod tests {
         PassSpec { batches, content_lengths: vec![2; n], graph: Graph::First, start: None }
     }
 
+    /// For the tests that do not read the times.
+    static CLOCK: StageClock = StageClock::new();
+
     /// `n` workers sharing one tagger, without a marked graph.
     fn workers(tagger: &Echo, n: usize) -> Vec<(&dyn Tagger, Option<&dyn Tagger>)> {
         vec![(tagger as &dyn Tagger, None); n]
@@ -443,8 +454,9 @@ mod tests {
     #[test]
     fn passes_queued_back_to_back_each_get_every_sequence_once() {
         let echo = Echo { fail_on: None, panic_on: None };
+        let clock = StageClock::new();
         std::thread::scope(|scope| {
-            let workers = Workers::start(scope, workers(&echo, 3), SHAPE);
+            let workers = Workers::start(scope, workers(&echo, 3), SHAPE, &clock);
             let tickets: Vec<Ticket> = (1..6).map(|n| workers.publish(spec(n * 7), n % 2 == 0)).collect();
             for (n, ticket) in (1..6).zip(tickets) {
                 let results = ticket.wait().unwrap();
@@ -456,6 +468,10 @@ mod tests {
                 }
             }
         });
+        // Every batch's model call and its output copy were timed, nothing else.
+        let busy = clock.times();
+        assert!(busy.get(Timed::Model) > std::time::Duration::ZERO && busy.get(Timed::HostCopy) > std::time::Duration::ZERO);
+        assert_eq!(busy.get(Timed::Store), std::time::Duration::ZERO);
     }
 
     #[test]
@@ -463,7 +479,7 @@ mod tests {
         for (fail, panic) in [(Some(5), None), (None, Some(5))] {
             let echo = Echo { fail_on: fail, panic_on: panic };
             std::thread::scope(|scope| {
-                let workers = Workers::start(scope, workers(&echo, 2), SHAPE);
+                let workers = Workers::start(scope, workers(&echo, 2), SHAPE, &CLOCK);
                 let failing = workers.publish(spec(20), false);
                 let empty = workers.publish(spec(0), false);
                 let after = workers.publish(spec(3), false);
@@ -482,7 +498,7 @@ mod tests {
     fn a_marked_pass_without_a_marked_graph_is_an_error_not_a_hang() {
         let echo = Echo { fail_on: None, panic_on: None };
         std::thread::scope(|scope| {
-            let workers = Workers::start(scope, workers(&echo, 2), SHAPE);
+            let workers = Workers::start(scope, workers(&echo, 2), SHAPE, &CLOCK);
             let ticket = workers.publish(PassSpec { graph: Graph::Marked, ..spec(4) }, true);
             assert!(matches!(ticket.wait(), Err(TaggerError::Batch(_))));
         });

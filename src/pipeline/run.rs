@@ -38,6 +38,7 @@ use super::passes::{panic_message, Graph, HiddenStart, OutputShape, PassSource, 
 use super::resolve::ResolveError;
 use super::sink::{PipelineStats, Sink, StoredCheck};
 use super::split::{split_sentences, whole_text_sentence};
+use super::timing::{StageClock, Timed};
 use crate::choice::Choice;
 use crate::model::{Model, Scheme, TaggerError};
 
@@ -151,12 +152,14 @@ where
     let (prepared_tx, prepared_rx) = bounded::<Result<PreparedChunk, PipelineError>>(2);
     let (tagged_tx, tagged_rx) = bounded::<Result<TaggedChunk, PipelineError>>(2);
     let stored_check = sink.stored_check().map_err(PipelineError::sink)?;
+    let clock = StageClock::default();
+    let clock = &clock;
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            pass_on_error(&prepared_tx, guarded(Stage::Read, || prepare(documents, model, opts, stored_check, &prepared_tx)))
+            pass_on_error(&prepared_tx, guarded(Stage::Read, || prepare(documents, model, opts, stored_check, &prepared_tx, clock)))
         });
-        scope.spawn(move || pass_on_error(&tagged_tx, guarded(Stage::Tag, || tag_chunks(model, opts, prepared_rx, &tagged_tx))));
-        let result = guarded(Stage::Store, || store_chunks(&tagged_rx, model, opts, sink));
+        scope.spawn(move || pass_on_error(&tagged_tx, guarded(Stage::Tag, || tag_chunks(model, opts, prepared_rx, &tagged_tx, clock))));
+        let result = guarded(Stage::Store, || store_chunks(&tagged_rx, model, opts, sink, clock));
         drop(tagged_rx);
         result
     })
@@ -177,6 +180,7 @@ fn prepare<S: std::error::Error + Send + Sync + 'static>(
     opts: &PipelineOptions,
     stored_check: StoredCheck<S>,
     tx: &Sender<Result<PreparedChunk, PipelineError>>,
+    clock: &StageClock,
 ) -> Result<(), PipelineError> {
     inject(opts, Stage::Read);
     let mut pending: Vec<PendingDocument> = Vec::new();
@@ -186,11 +190,15 @@ fn prepare<S: std::error::Error + Send + Sync + 'static>(
     let send =
         |pending: &mut Vec<PendingDocument>, failures: &mut Vec<DocumentError>, skipped: &mut usize| -> Result<bool, PipelineError> {
             let chunk = guarded(Stage::Encode, || {
-                Ok(encode_chunk(std::mem::take(pending), std::mem::take(failures), std::mem::take(skipped), model, opts))
+                let (pending, failures, skipped) = (std::mem::take(pending), std::mem::take(failures), std::mem::take(skipped));
+                Ok(clock.time(Timed::Encode, || encode_chunk(pending, failures, skipped, model, opts)))
             })?;
             Ok(tx.send(Ok(chunk)).is_ok())
         };
-    for item in documents {
+    let mut documents = documents;
+    loop {
+        let started = std::time::Instant::now();
+        let Some(item) = documents.next() else { break };
         match item {
             Err(e) => failures.push(e),
             Ok(document) => {
@@ -207,6 +215,7 @@ fn prepare<S: std::error::Error + Send + Sync + 'static>(
                 }
             }
         }
+        clock.add(Timed::Read, started.elapsed());
         if sentences >= opts.chunk_sentences || pending.len() + failures.len() + skipped >= opts.chunk_documents {
             sentences = 0;
             if !send(&mut pending, &mut failures, &mut skipped)? {
@@ -243,11 +252,12 @@ fn tag_chunks(
     opts: &PipelineOptions,
     rx: Receiver<Result<PreparedChunk, PipelineError>>,
     tx: &Sender<Result<TaggedChunk, PipelineError>>,
+    clock: &StageClock,
 ) -> Result<(), PipelineError> {
     inject(opts, Stage::Tag);
     std::thread::scope(|scope| {
         let shape = OutputShape { offset: model.tokenizer().content_offset(), labels: model.labels() };
-        let workers = Workers::start(scope, model.workers(), shape);
+        let workers = Workers::start(scope, model.workers(), shape, clock);
         let mut queued: VecDeque<(PreparedChunk, Ticket)> = VecDeque::new();
         let mut input_open = true;
         let mut input_error = None;
@@ -330,22 +340,26 @@ fn store_chunks<S: Sink + ?Sized>(
     model: &Model,
     opts: &PipelineOptions,
     sink: &mut S,
+    clock: &StageClock,
 ) -> Result<PipelineStats, PipelineError> {
     let mut stats = PipelineStats::default();
     for item in rx {
         let tagged = item?;
         inject(opts, Stage::Store);
-        let mut extracted = tagged.extracted_documents(model)?;
+        let mut extracted = clock.time(Timed::Decode, || tagged.extracted_documents(model))?;
         if opts.min_confidence > 0.0 {
             for s in extracted.iter_mut().flat_map(|d| &mut d.sentences) {
                 s.triples.retain(|t| t.confidence >= opts.min_confidence);
             }
         }
         let chunk = &tagged.chunk;
-        let written = sink.write(&extracted).map_err(PipelineError::sink)?;
-        if !chunk.failures.is_empty() {
-            sink.record_failures(&chunk.failures).map_err(PipelineError::sink)?;
-        }
+        let written = clock.time(Timed::Store, || -> Result<_, PipelineError> {
+            let written = sink.write(&extracted).map_err(PipelineError::sink)?;
+            if !chunk.failures.is_empty() {
+                sink.record_failures(&chunk.failures).map_err(PipelineError::sink)?;
+            }
+            Ok(written)
+        })?;
         stats.stored += written.documents;
         stats.replaced += written.replaced;
         stats.triples += written.triples;
@@ -355,6 +369,7 @@ fn store_chunks<S: Sink + ?Sized>(
         stats.sentences += extracted.iter().map(|d| d.sentence_count).sum::<usize>();
         stats.tokens += chunk.encoded.iter().map(|e| e.len()).sum::<usize>();
         stats.marked_tokens += tagged.passes.iter().map(|p| p.window.len()).sum::<usize>();
+        stats.busy = clock.times();
         sink.progress(&stats);
     }
     Ok(stats)

@@ -52,6 +52,8 @@ pub struct PipelineStats {
     pub marked_tokens: usize,
     pub triples: usize,
     pub new_entities: usize,
+    /// Busy time of each stage so far.
+    pub busy: super::timing::StageTimes,
 }
 
 /// What one written chunk added.
