@@ -11,7 +11,7 @@ MODEL_DIR = models/kgx-minilm-lora
 
 .PHONY: setup test cesi-eval cesi-eval-run browser-test screenshot system-deps venv data train train-prefix train-prompt model model-prefix model-prompt \
 	models compare pytest build sample cargo-test bench baseline-spacy kill-trials kill-resume lint lexicon gpu-dry-run gpu-stage \
-	data-predicates train-multi model-multi train-layered model-layered carb-compare train-coref model-coref gap-eval
+	data-predicates data-silver train-multi model-multi train-layered model-layered carb-compare train-coref model-coref gap-eval
 
 # Each stage of setup and test says how long it took (scripts/timed.sh).
 STAGE = @scripts/timed.sh
@@ -85,6 +85,10 @@ lexicon: venv
 ## data-predicates: predicate-indexed rows (several triples a sentence) -> export/data/*.predicate.jsonl (output is tracked)
 data-predicates: venv
 	$(PYENV) $(PY) -m kgx_export.data.predicates
+
+## data-silver: silver predicate examples where the extended spaCy rules and kgx's default model agree, on 3,000 GAP development and Wikipedia film sentences (../shared/data; never CaRB dev) -> export/data/silver.predicate.jsonl (needs the release build)
+data-silver: venv
+	$(PYENV) $(PY) -m kgx_export.data.silver --kgx $(KGX) --sentences 3000
 
 ## train-multi: LoRA fine-tune of the predicate-indexed model -> models/kgx-minilm-multi/adapter
 train-multi:

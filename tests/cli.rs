@@ -825,6 +825,8 @@ fn eval_scores_hand_made_extractions_like_the_definitions() {
     assert!(out.contains("all predictions      P 0.500  R 0.333  F1 0.400"), "{out}");
     assert!(out.contains("best F1 (conf >= 0.900)  P 1.000  R 0.333  F1 0.500"), "{out}");
     assert!(out.contains("AUC (precision/recall curve)  0.333"), "{out}");
+    assert!(out.contains("predicted 1.00 tuples a sentence; mean words: arg1 1.00, relation 1.00, arg2+ 1.00"), "{out}");
+    assert!(out.contains("gold      1.50 tuples a sentence; mean words: arg1 1.00, relation 1.00, arg2+ 1.00"), "{out}");
 }
 
 #[test]

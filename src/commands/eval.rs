@@ -9,7 +9,9 @@ use std::io::Write;
 
 use kgx::eval::carb::{score, CarbScore};
 use kgx::eval::{cesi, gap};
-use kgx::eval::{predict, predictions_from_rows, print_report, read_extractions, read_gold, store_rows, write_carb_rows, GoldFormat};
+use kgx::eval::{
+    predict, predictions_from_rows, print_report, read_extractions, read_gold, store_rows, write_carb_rows, GoldFormat, TupleShape,
+};
 use kgx::query::ReadStore;
 
 use super::args::{ChoiceParser, ModelArgs};
@@ -117,6 +119,11 @@ fn eval_open_ie(args: &EvalArgs) -> anyhow::Result<CarbScore> {
         write_carb_rows(&rows, &mut f)?;
     }
     let s = score(&gold.tuples, &predictions);
-    print_report(&args.gold.display().to_string(), &s, &mut std::io::stdout().lock())?;
+    let sentences = gold.tuples.len();
+    let shapes = [
+        ("predicted", TupleShape::of(sentences, predictions.values().flatten().map(|p| &p.tuple))),
+        ("gold", TupleShape::of(sentences, gold.tuples.values().flatten())),
+    ];
+    print_report(&args.gold.display().to_string(), &s, &shapes, &mut std::io::stdout().lock())?;
     Ok(s)
 }

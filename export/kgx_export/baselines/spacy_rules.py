@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kgx_export.common import REPO
@@ -54,6 +54,8 @@ class Extraction:
     relation: str
     arg1: str
     arg2: str
+    # The predicate's token index in its Doc (not part of equality).
+    head: int = field(default=-1, compare=False)
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def extract_sentence(sent, rules: Rules = Rules()) -> list[Extraction]:
                 continue
             relation = " ".join(t.text for t in rel + ([prep] if prep is not None else []))
             conf = CONFIDENCE[kind] - (INHERITED_PENALTY if inherited else 0.0)
-            e = Extraction(round(conf, 2), relation, arg1, arg2)
+            e = Extraction(round(conf, 2), relation, arg1, arg2, verb.i)
             if e not in out:
                 out.append(e)
     return out

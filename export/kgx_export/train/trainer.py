@@ -12,6 +12,9 @@ Gives, in --out (default models/kgx-minilm-<method>/):
   labels.json, model.json (manifest; onnx_export/merged.py updates cpu_default) and
   train_log.json (per-epoch loss, dev metrics, wall time, seed, hyper-params).
 The adapter kept is the epoch with the best dev macro span F1.
+Checkpointed (checkpoint.py): out/checkpoint.pt every 5 minutes and after each
+epoch; `--resume` continues a killed run to the same adapter an uninterrupted
+run gives; the file goes when the run ends.
 Run: python -m kgx_export.train --method lora|prefix|prompt (train/__main__.py)
 """
 from __future__ import annotations
@@ -23,12 +26,12 @@ import random
 import time
 from pathlib import Path
 
-from kgx_export.common import (BASE_ID, DATA_DIR, IGNORE, LABEL2ID, LABELS, MAX_TOKENS, base_model_dir,
+from kgx_export.common import (BASE_ID, DATA_DIR, IGNORE, LABEL2ID, LABELS, MAX_TOKENS, REPO, base_model_dir,
                                load_tokenizer, optimiser_step, read_jsonl, set_threads_and_seed, warmup_linear_decay,
                                write_json)
 from kgx_export.data.align import encode
 from kgx_export.metrics import evaluate, sequences_from_arrays
-from kgx_export.train import layered, methods
+from kgx_export.train import checkpoint, layered, methods
 
 DEFAULTS = dict(method="lora", scheme="single", split_layer=layered.DEFAULT_SPLIT_LAYER, epochs=5, lr=1e-3, batch_size=8, weight_decay=0.01,
                 warmup=0.06, r=16, alpha=32, dropout=0.1, seed=13, threads=2,
@@ -194,8 +197,13 @@ def write_manifest(out: Path, tokenizer, base: str = BASE_ID, cpu_default: str =
     write_json(old, manifest)
 
 
-def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) -> dict:
-    """Train, keep the best epoch's adapter in out/adapter, return the log."""
+def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print, resume: bool = False,
+          checkpoint_seconds: float = 300.0, on_step=None) -> dict:
+    """Train, keep the best epoch's adapter in out/adapter, return the log.
+    A checkpoint (checkpoint.py) is written to out/ every `checkpoint_seconds`
+    and after every epoch; with `resume`, training continues from it and ends
+    as an uninterrupted run would. `on_step(position)` is called after each
+    optimiser step (tests interrupt a run through it)."""
     import torch
 
     set_threads_and_seed(hp["seed"], hp["threads"])
@@ -212,28 +220,54 @@ def train(base_dir: Path, train_rows, dev_rows, out: Path, hp: dict, log=print) 
     record = {"name": out.name, "base": BASE_ID if base_dir == base_model_dir() else str(base_dir),
               "seed": hp["seed"], "hyper_parameters": hp, "params": counts,
               "train_sentences": len(tr), "dev_sentences": len(dv), "epochs": []}
-    best, t0 = -1.0, time.time()
-    for epoch in range(1, hp["epochs"] + 1):
+    key = checkpoint.fingerprint(hp, [[r.get("id"), r["text"], r.get("predicate")] for r in train_rows + dev_rows])
+    ckpt = out / checkpoint.FILE_NAME
+    best, pos = -1.0, checkpoint.Position()
+    state = checkpoint.load(ckpt, key) if resume else None
+    if state is not None:
+        pos, record, best = checkpoint.restore(state, model=model, opt=opt, sched=sched, rng=rng)
+        record.setdefault("resumed_at", []).append(vars(pos).copy())
+        log(f"resuming from {ckpt}: epoch {pos.epoch}, step {pos.step}")
+    t0 = time.time() - record.get("elapsed_seconds", 0.0)
+
+    def save_checkpoint(epoch_rng_state):
+        record["elapsed_seconds"] = time.time() - t0
+        checkpoint.save(ckpt, model=model, opt=opt, sched=sched, epoch_rng_state=epoch_rng_state, pos=pos,
+                        record=record, best=best, key=key)
+
+    while pos.epoch <= hp["epochs"]:
+        epoch_rng = rng.getstate()  # a resumed epoch draws the same batches again
+        groups = batches(tr, hp["batch_size"], rng)
         model.train()
-        te, total, n = time.time(), 0.0, 0
-        for group in batches(tr, hp["batch_size"], rng):
-            total, n = total + optimiser_step(model, batch_loss(model, pad_batch(group), hp), opt, sched), n + 1
+        te = last_save = time.time()
+        for group in groups[pos.step:]:
+            pos.loss_sum += optimiser_step(model, batch_loss(model, pad_batch(group), hp), opt, sched)
+            pos.step += 1
+            if time.time() - last_save >= checkpoint_seconds and pos.step < len(groups):
+                save_checkpoint(epoch_rng)
+                last_save = time.time()
+            if on_step is not None:
+                on_step(pos)
         train_s = time.time() - te
         dev = predict_eval(model, dv, hp)
-        ep = {"epoch": epoch, "train_loss": total / n, "train_seconds": round(train_s, 1),
+        ep = {"epoch": pos.epoch, "train_loss": pos.loss_sum / pos.step, "train_seconds": round(train_s, 1),
               "eval_seconds": round(time.time() - te - train_s, 1), "dev": dev}
         record["epochs"].append(ep)
-        log(f"epoch {epoch}: loss {ep['train_loss']:.4f} dev macro-F1 {dev['macro_f1']:.4f} "
+        log(f"epoch {pos.epoch}: loss {ep['train_loss']:.4f} dev macro-F1 {dev['macro_f1']:.4f} "
             f"acc {dev['token_accuracy']:.4f} ({ep['train_seconds']}s + {ep['eval_seconds']}s)")
         if dev["macro_f1"] > best:
             best = dev["macro_f1"]
-            record["best_epoch"], record["best_dev"] = epoch, dev
+            record["best_epoch"], record["best_dev"] = pos.epoch, dev
             save_adapter(model, out / "adapter")
+        pos = checkpoint.Position(epoch=pos.epoch + 1)
+        save_checkpoint(rng.getstate())
     record["wall_seconds"] = round(time.time() - t0, 1)
+    record.pop("elapsed_seconds", None)
     record["torch_version"] = torch.__version__
     write_manifest(out, tok, record["base"], method=hp["method"], scheme=hp["scheme"],
                    split_layer=hp.get("split_layer"))
     write_json(out / "train_log.json", record)
+    ckpt.unlink(missing_ok=True)
     return record
 
 
@@ -253,13 +287,20 @@ def main(argv=None) -> None:
     ap.add_argument("--split-layer", type=int, default=None,
                     help="layered scheme: encoder layers run once before the marker is added")
     ap.add_argument("--limit", type=int, default=0, help="use only N train sentences (smoke runs)")
+    ap.add_argument("--extra-train", type=Path, action="append", default=[],
+                    help="more training examples in the scheme's format (e.g. export/data/silver.predicate.jsonl)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from --out's checkpoint.pt (written every 5 minutes and after each epoch)")
     a = ap.parse_args(argv)
     hp = method_hp(a.method, {k: v for k, v in vars(a).items() if v is not None})
     suffix = SCHEMES[a.scheme]
     rows = read_jsonl(a.data / f"train{suffix}.jsonl")
     rows = rows[: a.limit] if a.limit else rows
+    for extra in a.extra_train:
+        rows += read_jsonl(extra)
+        hp.setdefault("extra_train", []).append(str(extra.relative_to(REPO) if extra.is_absolute() and REPO in extra.parents else extra))
     out = a.out or methods.model_dir(a.method)
-    rec = train(a.base or base_model_dir(), rows, read_jsonl(a.data / f"dev{suffix}.jsonl"), out, hp)
+    rec = train(a.base or base_model_dir(), rows, read_jsonl(a.data / f"dev{suffix}.jsonl"), out, hp, resume=a.resume)
     print(f"best epoch {rec['best_epoch']} dev macro-F1 {rec['best_dev']['macro_f1']:.4f}; "
           f"{rec['wall_seconds']}s")
 
