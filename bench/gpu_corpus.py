@@ -26,8 +26,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "export"))
+from kgx_export.data.prose import gap_sentences, split_sentences, wiki_film_sentences  # noqa: E402 (standard library only)
+
 SHARED = REPO.parent / "shared" / "data"
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 JOINS = (", ", " and ", " but ", " which ", " who ", " while ")
 JOIN = re.compile("(" + "|".join(re.escape(j) for j in JOINS) + ")")
 
@@ -40,20 +42,17 @@ def real_sentences() -> list[str]:
         if not path.exists():
             print(f"gpu_corpus: {path} not found, left out", file=sys.stderr)
             continue
-        with open(path, encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-                out += SENTENCE_END.split(row["Text"].strip())
+        out += gap_sentences(path)
     wiki = SHARED / "wiki_sentences_v2.csv"
     if wiki.exists():
-        with open(wiki, encoding="utf-8", newline="") as f:
-            out += [r["sentence"].strip().capitalize() for r in csv.DictReader(f)]
+        out += wiki_film_sentences(wiki)
     else:
         print(f"gpu_corpus: {wiki} not found, left out", file=sys.stderr)
     with open(REPO / "samples" / "wiki_films.csv", encoding="utf-8", newline="") as f:
         out += [r["sentence"].strip() for r in csv.DictReader(f)]
     with open(REPO / "samples" / "wiki_people.jsonl", encoding="utf-8") as f:
         for line in f:
-            out += SENTENCE_END.split(json.loads(line)["text"].strip())
+            out += split_sentences(json.loads(line)["text"])
     seen, unique = set(), []
     for s in out:
         if len(s.split()) >= 4 and s not in seen:

@@ -25,9 +25,7 @@ Run: python -m kgx_export.data.silver --kgx target/release/kgx [--sentences 3000
 from __future__ import annotations
 
 import argparse
-import csv
 import random
-import re
 import subprocess
 import tempfile
 from collections import Counter, defaultdict
@@ -36,20 +34,15 @@ from pathlib import Path
 from kgx_export.baselines.spacy_rules import Extraction, extract_docs, parse
 from kgx_export.common import DATA_DIR, REPO, write_json, write_jsonl
 from kgx_export.data.predicates import argument_labels, head_index
+from kgx_export.data.prose import gap_sentences, wiki_film_sentences
 from kgx_export.parse import load_nlp
 
 SHARED = REPO.parent / "shared" / "data"
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 
 def source_sentences() -> list[str]:
     """GAP development sentences, then the Wikipedia film sentences."""
-    out: list[str] = []
-    with open(SHARED / "gap" / "gap-development.tsv", encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            out += SENTENCE_END.split(row["Text"].strip())
-    with open(SHARED / "wiki_sentences_v2.csv", encoding="utf-8", newline="") as f:
-        out += [r["sentence"].strip().capitalize() for r in csv.DictReader(f)]
+    out = gap_sentences(SHARED / "gap" / "gap-development.tsv") + wiki_film_sentences(SHARED / "wiki_sentences_v2.csv")
     return [s for s in out if 6 <= len(s.split()) <= 60]
 
 
