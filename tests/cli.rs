@@ -817,7 +817,8 @@ fn eval_scores_hand_made_extractions_like_the_definitions() {
     let pred = dir.path().join("pred.tsv");
     // Sentence 1: two gold tuples; sentence 2: one. Predictions: exact (0.9), wrong (0.4).
     std::fs::write(&gold, "A likes B .\tlikes\tA\tB\nA likes B .\thates\tA\tC\nX eats Y .\teats\tX\tY\n").unwrap();
-    std::fs::write(&pred, "A likes B .\t0.9\tlikes\tA\tB\nA likes B .\t0.4\tsees\tA\tD\n").unwrap();
+    // A prediction for a sentence outside the gold file is neither scored nor counted in the shape.
+    std::fs::write(&pred, "A likes B .\t0.9\tlikes\tA\tB\nA likes B .\t0.4\tsees\tA\tD\nZ sees W now .\t0.8\tsees\tZ\tW now\n").unwrap();
     let o = run(&["eval", "--gold", gold.to_str().unwrap(), "--extractions", pred.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);

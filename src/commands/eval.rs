@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use std::io::Write;
 
-use kgx::eval::carb::{score, CarbScore};
+use kgx::eval::carb::{score, sentence_key, CarbScore};
 use kgx::eval::{cesi, gap};
 use kgx::eval::{
     predict, predictions_from_rows, print_report, read_extractions, read_gold, store_rows, write_carb_rows, GoldFormat, TupleShape,
@@ -119,9 +119,12 @@ fn eval_open_ie(args: &EvalArgs) -> anyhow::Result<CarbScore> {
         write_carb_rows(&rows, &mut f)?;
     }
     let s = score(&gold.tuples, &predictions);
+    // The predicted shape counts the scored predictions only (those of gold sentences), as the report's header does.
+    let gold_keys: std::collections::HashSet<String> = gold.tuples.keys().map(|s| sentence_key(s)).collect();
+    let scored = predictions.iter().filter(|(sentence, _)| gold_keys.contains(&sentence_key(sentence)));
     let sentences = gold.tuples.len();
     let shapes = [
-        ("predicted", TupleShape::of(sentences, predictions.values().flatten().map(|p| &p.tuple))),
+        ("predicted", TupleShape::of(sentences, scored.flat_map(|(_, ps)| ps).map(|p| &p.tuple))),
         ("gold", TupleShape::of(sentences, gold.tuples.values().flatten())),
     ];
     print_report(&args.gold.display().to_string(), &s, &shapes, &mut std::io::stdout().lock())?;
