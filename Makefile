@@ -130,9 +130,10 @@ model-prefix: venv
 model-prompt: venv
 	$(PYENV) $(PY) -m kgx_export.onnx_export --model-dir models/kgx-minilm-prompt
 
-## train-coref: LoRA fine-tune of the coreference scorer on GAP development (../shared/data/gap; development only) -> models/kgx-coref-minilm/adapter
+## train-coref: LoRA fine-tune of the coreference scorer on GAP development (../shared/data/gap; development only) -> models/kgx-coref-minilm/adapter, and the first names' genders -> first_names.tsv
 train-coref: venv
 	$(PYENV) $(PY) -m kgx_export.coref.train
+	$(PYENV) $(PY) -m kgx_export.coref.names
 
 ## model-coref: merge the coreference adapter, export its ONNX graph (query/key vectors), parity on GAP validation
 model-coref: venv

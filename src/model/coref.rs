@@ -11,10 +11,14 @@
 //! (special tokens included: row 0 is `[CLS]`, which stands for "no
 //! antecedent"). The score of token j as the antecedent of the pronoun at
 //! token i is `query[i] . key[j] / sqrt(dim)` ([`CorefVectors::score`]).
-//! Invariants: a graph with other inputs or outputs is refused at load
-//! time; one session, run by one thread at a time (the pipeline's store
-//! thread).
+//! The manifest may also name `first_names` (`NAME<TAB>m|f` lines, built
+//! from GAP development by `make train-coref`): the gender GAP gives the
+//! people a first name belongs to ([`CorefScorer::first_name_gender`]).
+//! Invariants: a graph with other inputs or outputs, or an unreadable first
+//! names file, is refused at load time; one session, run by one thread at a
+//! time (the pipeline's store thread).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -47,6 +51,13 @@ impl CorefVectors {
     }
 }
 
+/// A person's grammatical gender: a he/she pronoun's, or the one a first name tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gender {
+    Masculine,
+    Feminine,
+}
+
 /// A model that gives antecedent vectors for a window of token ids.
 pub trait CorefScorer: Send + Sync {
     /// The tokenizer the model reads (windows and special tokens).
@@ -56,6 +67,10 @@ pub trait CorefScorer: Send + Sync {
     /// How far an antecedent's score must beat "none" (`[CLS]`) to link.
     fn none_margin(&self) -> f32 {
         0.0
+    }
+    /// The gender of the people called `first_name` (exact case), when the model knows one.
+    fn first_name_gender(&self, _first_name: &str) -> Option<Gender> {
+        None
     }
 }
 
@@ -68,6 +83,9 @@ struct CorefManifest {
     /// How far an entity's score must beat `[CLS]`'s to link (tuned on GAP validation).
     #[serde(default)]
     none_margin: f32,
+    /// `NAME<TAB>m|f` lines: first names and the gender of their people.
+    #[serde(default)]
+    first_names: Option<PathBuf>,
     #[serde(default = "fp32")]
     cpu_default: String,
     #[serde(default = "fp32")]
@@ -86,6 +104,23 @@ pub struct OnnxCoref {
     session: Mutex<Session>,
     token_types: bool,
     none_margin: f32,
+    first_names: HashMap<String, Gender>,
+}
+
+/// Reads a first names file (`NAME<TAB>m|f` a line).
+fn read_first_names(path: &Path, manifest: &Path) -> Result<HashMap<String, Gender>, ModelError> {
+    let invalid = |problem: String| ModelError::Invalid { path: manifest.to_path_buf(), problem };
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read first names file {}: {e}", path.display())))?;
+    let mut names = HashMap::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let gender = match line.split_once('\t') {
+            Some((name, "m")) => (name, Gender::Masculine),
+            Some((name, "f")) => (name, Gender::Feminine),
+            _ => return Err(invalid(format!("{} line {}: expected NAME<TAB>m or NAME<TAB>f, found {line:?}", path.display(), n + 1))),
+        };
+        names.insert(gender.0.to_string(), gender.1);
+    }
+    Ok(names)
 }
 
 impl OnnxCoref {
@@ -123,7 +158,11 @@ impl OnnxCoref {
         }
         let token_types = inputs.iter().any(|i| i == "token_type_ids");
         let none_margin = none_margin.unwrap_or(manifest.none_margin);
-        Ok(Self { name: manifest.name, precision, encoder, session: Mutex::new(session), token_types, none_margin })
+        let first_names = match &manifest.first_names {
+            Some(file) => read_first_names(&dir.join(file), &path)?,
+            None => HashMap::new(),
+        };
+        Ok(Self { name: manifest.name, precision, encoder, session: Mutex::new(session), token_types, none_margin, first_names })
     }
 
     pub fn name(&self) -> &str {
@@ -169,5 +208,26 @@ impl CorefScorer for OnnxCoref {
 
     fn none_margin(&self) -> f32 {
         self.none_margin
+    }
+
+    fn first_name_gender(&self, first_name: &str) -> Option<Gender> {
+        self.first_names.get(first_name).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_names_file_is_read_and_a_bad_line_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, manifest) = (dir.path().join("first_names.tsv"), dir.path().join("model.json"));
+        std::fs::write(&file, "Anna\tf\nTom\tm\n\n").unwrap();
+        let names = read_first_names(&file, &manifest).unwrap();
+        assert_eq!((names.get("Anna"), names.get("Tom"), names.get("anna")), (Some(&Gender::Feminine), Some(&Gender::Masculine), None));
+        std::fs::write(&file, "Anna\tf\nTom male\n").unwrap();
+        let err = read_first_names(&file, &manifest).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("first_names.tsv"), "{err}");
     }
 }

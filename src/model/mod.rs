@@ -19,7 +19,7 @@ pub mod runtime;
 pub mod tagger;
 pub mod tokenizer;
 
-pub use coref::{CorefScorer, CorefVectors, OnnxCoref, DEFAULT_COREF_MODEL};
+pub use coref::{CorefScorer, CorefVectors, Gender, OnnxCoref, DEFAULT_COREF_MODEL};
 pub use input::ModelBatch;
 pub use labels::Roles;
 pub use load::{CpuLayout, LoadError, Model, ModelOptions};

@@ -5,14 +5,20 @@ B, B-offset, B-coref, URL) and the base tokenizer.
 Gives: one `Example` a row: token ids of the text (at most MAX_TOKENS, a
 window around the pronoun when longer), the pronoun's first token, and the
 gold antecedent tokens: every token of every occurrence of the name that
-the pronoun refers to (GAP labels one occurrence; the others are the same
-person), or none (the antecedent is the [CLS] token: "neither A nor B").
+the pronoun refers to, and of its words alone that the other name does not
+share ("Johnson" after "Marc Johnson": GAP labels one occurrence; the
+others are the same person, and without them a later surname would be
+trained as a wrong antecedent), or none (the antecedent is the [CLS] token:
+"neither A nor B").
+`renamed` gives a copy of a row with A and B renamed to other names of the
+same pronoun gender (augmentation: the scorer must not learn names).
 The URL column is never read. A-coref and B-coref both TRUE does not occur
 in GAP; it would mark both names.
 """
 from __future__ import annotations
 
 import csv
+import random
 import re
 from dataclasses import dataclass
 
@@ -58,6 +64,21 @@ def occurrences(text: str, name: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text)]
 
 
+def name_words(name: str, other: str) -> list[str]:
+    """The capitalised words of `name` (two letters or more) that `other` does not share."""
+    shared = set(re.findall(r"[^\W\d_][\w'’-]*", other))
+    return [w for w in re.findall(r"[^\W\d_][\w'’-]*", name) if len(w) > 1 and w[0].isupper() and w not in shared]
+
+
+def antecedent_spans(text: str, name: str, other: str, start: int) -> list[tuple[int, int]]:
+    """Char spans naming the antecedent: the labelled span, every occurrence of
+    the full name and every occurrence of its own words (see the module doc)."""
+    spans = {(start, start + len(name))} | set(occurrences(text, name))
+    for w in name_words(name, other):
+        spans |= set(occurrences(text, w))
+    return sorted(spans)
+
+
 def tokens_in(offsets, start: int, end: int) -> list[int]:
     """Indices of the (non-special) tokens overlapping chars [start, end)."""
     return [i for i, (s, e) in enumerate(offsets) if e > s and s < end and e > start]
@@ -76,10 +97,9 @@ def example(row: dict, tokenizer) -> Example | None:
         start = int(row[f"{key}-offset"])
         spans[key] = tokens_in(offsets, start, start + len(row[key]))
     gold = []
-    for key in ("A", "B"):
+    for key, other in (("A", "B"), ("B", "A")):
         if row[f"{key}-coref"].upper() == "TRUE":
-            for s, e in occurrences(text, row[key]) or [(int(row[f"{key}-offset"]),
-                                                        int(row[f"{key}-offset"]) + len(row[key]))]:
+            for s, e in antecedent_spans(text, row[key], row[other], int(row[f"{key}-offset"])):
                 gold += tokens_in(offsets, s, e)
     candidates = sorted({t for s, e in capitalised_words(text) for t in tokens_in(offsets, s, e)} | set(gold))
     candidates = [t for t in candidates if t not in p_tokens]
@@ -101,5 +121,63 @@ def example(row: dict, tokenizer) -> Example | None:
 
 
 def examples(path, tokenizer) -> list[Example]:
-    out = [example(r, tokenizer) for r in read_gap(path)]
+    return examples_of(read_gap(path), tokenizer)
+
+
+def examples_of(rows, tokenizer) -> list[Example]:
+    out = [example(r, tokenizer) for r in rows]
     return [e for e in out if e is not None]
+
+
+def name_pools(rows: list[dict]) -> dict[bool, tuple[list[str], list[str]]]:
+    """First and last names of the two-word A/B names, by pronoun gender
+    (GAP's two candidates have the pronoun's gender)."""
+    pools: dict[bool, tuple[set, set]] = {True: (set(), set()), False: (set(), set())}
+    for r in rows:
+        firsts, lasts = pools[r["Pronoun"].lower() in FEMININE]
+        for key in ("A", "B"):
+            words = r[key].split()
+            if len(words) == 2 and all(w[:1].isupper() and w.isalpha() for w in words):
+                firsts.add(words[0])
+                lasts.add(words[1])
+    return {g: (sorted(f), sorted(l)) for g, (f, l) in pools.items()}
+
+
+def renamed(row: dict, pools, rng: random.Random) -> dict | None:
+    """`row` with A and B renamed: every occurrence of each of their words
+    (not shared by the two names) replaced by a word of a new name drawn
+    from `pools` for the pronoun's gender; offsets follow. None when a
+    name has no word of its own to rename, or when no new word is found
+    that the text does not hold already."""
+    firsts, lasts = pools[row["Pronoun"].lower() in FEMININE]
+    mapping = {}
+    for key, other in (("A", "B"), ("B", "A")):
+        words = name_words(row[key], row[other])
+        if not words:
+            return None
+        for i, w in enumerate(words):
+            if w not in mapping:
+                pool = lasts if i == len(words) - 1 and len(words) > 1 else firsts
+                # A new word that the text holds, or that another word became,
+                # would merge two people.
+                fresh = (rng.choice(pool) for _ in range(16))
+                new = next((f for f in fresh if f not in mapping.values() and not occurrences(row["Text"], f)), None)
+                if new is None:
+                    return None
+                mapping[w] = new
+    text = row["Text"]
+    pattern = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, sorted(mapping, key=len, reverse=True))) + r")(?!\w)")
+    pieces, shifts, last = [], [], 0
+    for m in pattern.finditer(text):
+        pieces += [text[last:m.start()], mapping[m.group()]]
+        shifts.append((m.end(), len(mapping[m.group()]) - len(m.group())))
+        last = m.end()
+    pieces.append(text[last:])
+    new_offset = lambda o: o + sum(d for end, d in shifts if end <= o)
+    sub = lambda s: pattern.sub(lambda m: mapping[m.group()], s)
+    out = dict(row, ID=row["ID"] + "/renamed", Text="".join(pieces))
+    out["Pronoun-offset"] = str(new_offset(int(row["Pronoun-offset"])))
+    for key in ("A", "B"):
+        out[key] = sub(row[key])
+        out[f"{key}-offset"] = str(new_offset(int(row[f"{key}-offset"])))
+    return out

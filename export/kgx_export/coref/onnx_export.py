@@ -142,9 +142,11 @@ def main(argv=None) -> int:
     old = a.model_dir / "model.json"
     # none_margin is tuned with kgx on GAP validation (README.md); a rebuild keeps it.
     margin = read_json(old).get("none_margin", 0.0) if old.exists() else 0.0
+    # first_names.tsv comes with the adapter (`make train-coref`, kgx_export.coref.names).
+    names = {"first_names": "first_names.tsv"} if (a.model_dir / "first_names.tsv").exists() else {}
     write_json(old, {
         "name": a.model_dir.name, "kind": "coreference", "base": BASE_ID, "adapter": "adapter",
-        "tokenizer": "tokenizer.json", "max_tokens": MAX_TOKENS, "dim": DIM,
+        "tokenizer": "tokenizer.json", **names, "max_tokens": MAX_TOKENS, "dim": DIM,
         "files": {"fp32": "onnx/model.onnx", "int8": "onnx/model.int8.onnx"},
         "cpu_default": cpu_default, "gpu_default": "fp32", "none_margin": margin})
     print(f"parity: {report}")

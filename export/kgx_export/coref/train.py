@@ -5,7 +5,10 @@ copy in export/data/gap/), the packaged base encoder, hyper-parameters on
 the command line.
 Gives, in --out (default models/kgx-coref-minilm): adapter/ (LoRA on the
 encoder's attention and feed-forward, the projection saved whole) and
-train_log.json (per-epoch loss and validation scores). The loss is the marginal log-likelihood of the gold
+train_log.json (per-epoch loss and validation scores). The training
+rows are GAP development and `--augment` renamed copies of each
+(`data.renamed`: A and B get other development names of the pronoun's
+gender). The loss is the marginal log-likelihood of the gold
 antecedent tokens (or [CLS] for "neither") among the tokens of the
 window's capitalised words (the names kgx can find) and [CLS].
 Validation here scores A and B with the labelled spans as the only
@@ -23,15 +26,25 @@ from pathlib import Path
 
 from kgx_export.common import (BASE_ID, REPO, base_model_dir, load_tokenizer, optimiser_step, set_threads_and_seed,
                                warmup_linear_decay, write_json)
-from kgx_export.coref.data import MAX_TOKENS, examples
+from kgx_export.coref.data import MAX_TOKENS, examples, examples_of, name_pools, read_gap, renamed
 from kgx_export.coref.model import DIM, base_scorer, scores
 from kgx_export.train.trainer import save_adapter
 
 GAP = REPO.parent / "shared" / "data" / "gap"      # development (training only)
 VALIDATION = REPO / "export" / "data" / "gap" / "gap-validation.tsv"  # a tracked copy
 OUT = REPO / "models" / "kgx-coref-minilm"
-DEFAULTS = dict(epochs=5, lr=1e-3, head_lr=1e-3, batch_size=8, r=16, alpha=32, dropout=0.1, seed=13,
-                threads=2, warmup=0.1, weight_decay=0.01, target_modules=["query", "key", "value", "dense"])
+DEFAULTS = dict(epochs=2, lr=1e-3, head_lr=1e-3, batch_size=8, r=16, alpha=32, dropout=0.1, seed=13,
+                threads=2, warmup=0.1, weight_decay=0.01, target_modules=["query", "key", "value", "dense"],
+                augment=6)
+
+
+def training_rows(path, copies: int, seed: int) -> list[dict]:
+    """GAP development rows, then `copies` renamed copies of each (name
+    augmentation, `data.renamed`; rows without a name of their own skipped)."""
+    rows = read_gap(path)
+    pools, rng = name_pools(rows), random.Random(seed)
+    extra = [renamed(r, pools, rng) for _ in range(copies) for r in rows]
+    return rows + [r for r in extra if r is not None]
 
 
 def pad(group):
@@ -118,9 +131,10 @@ def train(hp: dict, out: Path, limit: int = 0, log=print) -> dict:
     set_threads_and_seed(hp["seed"], hp["threads"])
     base = base_model_dir()
     tok = load_tokenizer(base)
-    tr = examples(GAP / "gap-development.tsv", tok)
+    tr = examples_of(training_rows(GAP / "gap-development.tsv", hp["augment"], hp["seed"]), tok)
     va = examples(VALIDATION, tok)
     tr = tr[:limit] if limit else tr
+    log(f"{len(tr)} training examples ({hp['augment']} renamed copies of each development row)")
     model = make_model(base, hp)
     head = [p for n, p in model.named_parameters() if p.requires_grad and "project" in n]
     lora = [p for n, p in model.named_parameters() if p.requires_grad and "project" not in n]
@@ -158,7 +172,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--limit", type=int, default=0, help="use only N development rows (smoke runs)")
-    for k in ("epochs", "batch_size", "r", "alpha", "seed", "threads"):
+    for k in ("epochs", "batch_size", "r", "alpha", "seed", "threads", "augment"):
         ap.add_argument(f"--{k.replace('_', '-')}", type=int, default=None)
     for k in ("lr", "head_lr", "dropout", "warmup", "weight_decay"):
         ap.add_argument(f"--{k.replace('_', '-')}", type=float, default=None)

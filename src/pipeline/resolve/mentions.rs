@@ -10,12 +10,7 @@
 //! opening a sentence ("Dumped by ...") is not a name on its own.
 
 use super::super::relation::is_verb_form;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gender {
-    Masculine,
-    Feminine,
-}
+pub use crate::model::Gender;
 
 /// What a pronoun can refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,9 @@
 //! (windows of the model's token budget overlapping by a quarter; a
 //! pronoun is scored in the first window that holds it, so with the most
 //! text before it), and a pronoun links to the best name when that beats
-//! the window's `[CLS]` ("none of these"); [`entities`] groups the rest.
+//! the window's `[CLS]` ("none of these"); a name that starts with a first
+//! name of the other gender is not scored ([`name_genders`]); [`entities`]
+//! groups the rest.
 //! Invariants: pure given the model's vectors (same document, same
 //! result, whatever else is in the run); it, they and I/we/you are never
 //! linked (the model was trained on he/she only), so they stay unresolved;
@@ -63,6 +65,22 @@ fn tokens_of(offsets: &[(usize, usize)], start: usize, end: usize) -> std::ops::
     first..last.max(first)
 }
 
+/// Each mention's gender where it is a name of two or more words whose
+/// first word `gender_of` knows ("Anna Berg"); a single word ("Berg",
+/// "Lee") tells none, since a surname is shared by a family.
+pub fn name_genders(mentions: &[Mention], gender_of: impl Fn(&str) -> Option<Gender>) -> Vec<Option<Gender>> {
+    mentions
+        .iter()
+        .map(|m| {
+            let mut words = m.text.split_whitespace();
+            match (m.kind, words.next(), words.next()) {
+                (MentionKind::Name, Some(first), Some(_)) => gender_of(first),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// For each mention, the name mention a he/she pronoun refers to.
 fn link_pronouns(text: &str, mentions: &[Mention], groups: &[usize], scorer: &dyn CorefScorer) -> Result<Vec<Option<usize>>, ResolveError> {
     let mut links = vec![None; mentions.len()];
@@ -73,6 +91,7 @@ fn link_pronouns(text: &str, mentions: &[Mention], groups: &[usize], scorer: &dy
     let encoder = scorer.encoder();
     let encoded = encoder.encode(text)?;
     let spans: Vec<std::ops::Range<usize>> = mentions.iter().map(|m| tokens_of(&encoded.offsets, m.start, m.end)).collect();
+    let genders = name_genders(mentions, |first| scorer.first_name_gender(first));
     let mut done = vec![false; mentions.len()];
     let mut ids = Vec::new();
     for window in encoder.windows(encoded.len()) {
@@ -87,12 +106,15 @@ fn link_pronouns(text: &str, mentions: &[Mention], groups: &[usize], scorer: &dy
         let column = |token: usize| token - window.start + encoder.content_offset();
         for p in pronouns {
             done[p] = true;
+            let MentionKind::Pronoun(PronounKind::Personal(gender)) = mentions[p].kind else { continue };
             let at = column(spans[p].start);
             // An entity's score sums over the tokens of all its names in the
             // window (the model was trained so: any token of any mention of
             // the antecedent counts).
             let mut by_group: Vec<(usize, f32, usize)> = Vec::new();
-            for &n in &names {
+            // A name of the other gender ("Anna Berg" for "he") is no antecedent; its entity
+            // still is through its other names (a surname alone tells no gender).
+            for &n in names.iter().filter(|&&n| genders[n].is_none_or(|g| g == gender)) {
                 let total = spans[n].clone().map(|t| vectors.score(at, column(t))).fold(f32::NEG_INFINITY, log_add);
                 match by_group.iter_mut().find(|(g, ..)| *g == groups[n]) {
                     Some(entry) => entry.1 = log_add(entry.1, total),
@@ -108,7 +130,7 @@ fn link_pronouns(text: &str, mentions: &[Mention], groups: &[usize], scorer: &dy
 
 #[cfg(test)]
 mod tests {
-    use super::tokens_of;
+    use super::*;
 
     #[test]
     fn tokens_of_a_span_are_those_overlapping_it() {
@@ -116,5 +138,23 @@ mod tests {
         assert_eq!(tokens_of(&offsets, 4, 9), 1..3);
         assert_eq!(tokens_of(&offsets, 5, 6), 1..2);
         assert_eq!(tokens_of(&offsets, 9, 10), 3..3);
+    }
+
+    #[test]
+    fn a_full_name_tells_its_first_names_gender_and_a_single_word_none() {
+        let chars: Vec<char> = "Anna Berg met Tom Lee. Berg said he left. Max Weber ran.".chars().collect();
+        let mentions = find_mentions(&chars, &[0, 22, 41]);
+        let gender_of = |first: &str| match first {
+            "Anna" => Some(Gender::Feminine),
+            "Tom" | "Max" => Some(Gender::Masculine),
+            _ => None,
+        };
+        let genders = name_genders(&mentions, gender_of);
+        let of = |text: &str| genders[mentions.iter().position(|m| m.text == text).unwrap()];
+        assert_eq!(of("Anna Berg"), Some(Gender::Feminine));
+        assert_eq!(of("Tom Lee"), Some(Gender::Masculine));
+        assert_eq!(of("Max Weber"), Some(Gender::Masculine));
+        assert_eq!(of("Berg"), None, "a surname alone tells no gender");
+        assert_eq!(of("he"), None, "a pronoun is no name");
     }
 }
