@@ -113,12 +113,12 @@ fn read_first_names(path: &Path, manifest: &Path) -> Result<HashMap<String, Gend
     let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read first names file {}: {e}", path.display())))?;
     let mut names = HashMap::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let gender = match line.split_once('\t') {
+        let (name, gender) = match line.split_once('\t') {
             Some((name, "m")) => (name, Gender::Masculine),
             Some((name, "f")) => (name, Gender::Feminine),
             _ => return Err(invalid(format!("{} line {}: expected NAME<TAB>m or NAME<TAB>f, found {line:?}", path.display(), n + 1))),
         };
-        names.insert(gender.0.to_string(), gender.1);
+        names.insert(name.to_string(), gender);
     }
     Ok(names)
 }

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 MAX_TOKENS = 256
 FEMININE = {"she", "her", "hers", "herself"}
+# A word that may be (part of) a name: a letter, then letters, digits, apostrophes, hyphens.
+WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
 @dataclass
@@ -55,7 +57,7 @@ NOT_NAMES = {"the", "he", "she", "his", "her", "hers", "him", "it", "its", "they
 
 def capitalised_words(text: str) -> list[tuple[int, int]]:
     """Char spans of capitalised words that may be (part of) a name."""
-    return [(m.start(), m.end()) for m in re.finditer(r"[^\W\d_][\w'’-]*", text)
+    return [(m.start(), m.end()) for m in WORD.finditer(text)
             if m.group()[0].isupper() and m.group().lower() not in NOT_NAMES]
 
 
@@ -66,8 +68,8 @@ def occurrences(text: str, name: str) -> list[tuple[int, int]]:
 
 def name_words(name: str, other: str) -> list[str]:
     """The capitalised words of `name` (two letters or more) that `other` does not share."""
-    shared = set(re.findall(r"[^\W\d_][\w'’-]*", other))
-    return [w for w in re.findall(r"[^\W\d_][\w'’-]*", name) if len(w) > 1 and w[0].isupper() and w not in shared]
+    shared = set(WORD.findall(other))
+    return [w for w in WORD.findall(name) if len(w) > 1 and w[0].isupper() and w not in shared]
 
 
 def antecedent_spans(text: str, name: str, other: str, start: int) -> list[tuple[int, int]]:
@@ -129,17 +131,22 @@ def examples_of(rows, tokenizer) -> list[Example]:
     return [e for e in out if e is not None]
 
 
-def name_pools(rows: list[dict]) -> dict[bool, tuple[list[str], list[str]]]:
-    """First and last names of the two-word A/B names, by pronoun gender
-    (GAP's two candidates have the pronoun's gender)."""
-    pools: dict[bool, tuple[set, set]] = {True: (set(), set()), False: (set(), set())}
+def candidate_names(rows: list[dict]):
+    """(feminine, words) of every A and B name: GAP picks both candidates
+    with the pronoun's gender, so each row labels two names."""
     for r in rows:
-        firsts, lasts = pools[r["Pronoun"].lower() in FEMININE]
+        feminine = r["Pronoun"].lower() in FEMININE
         for key in ("A", "B"):
-            words = r[key].split()
-            if len(words) == 2 and all(w[:1].isupper() and w.isalpha() for w in words):
-                firsts.add(words[0])
-                lasts.add(words[1])
+            yield feminine, r[key].split()
+
+
+def name_pools(rows: list[dict]) -> dict[bool, tuple[list[str], list[str]]]:
+    """First and last names of the two-word A/B names, by pronoun gender."""
+    pools: dict[bool, tuple[set, set]] = {True: (set(), set()), False: (set(), set())}
+    for feminine, words in candidate_names(rows):
+        if len(words) == 2 and all(w[:1].isupper() and w.isalpha() for w in words):
+            pools[feminine][0].add(words[0])
+            pools[feminine][1].add(words[1])
     return {g: (sorted(f), sorted(l)) for g, (f, l) in pools.items()}
 
 

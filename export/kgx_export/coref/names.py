@@ -3,9 +3,8 @@ resolver's agreement check.
 
 Takes: GAP development (`../shared/data/gap`, training data only).
 Gives: models/kgx-coref-minilm/first_names.tsv, `NAME<TAB>m|f` a line,
-sorted: the first word of every two-or-more-word A and B name (GAP picks
-both candidates with the pronoun's gender, so each row labels two names),
-kept when every row that has it agrees on one gender. kgx never links a
+sorted: the first word of every two-or-more-word A and B name
+(`data.candidate_names`: both carry the pronoun's gender), kept when every row that has it agrees on one gender. kgx never links a
 he/she pronoun to an entity whose full name starts with a first name of
 the other gender ("Anna Berg hired Tom Lee. He ..." cannot be Anna Berg);
 a name not in the file constrains nothing.
@@ -17,7 +16,7 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from kgx_export.coref.data import FEMININE, read_gap
+from kgx_export.coref.data import candidate_names, read_gap
 from kgx_export.coref.train import GAP, OUT
 
 # Words that open a name but are not first names (kgx drops titles from names).
@@ -28,13 +27,10 @@ NOT_FIRST = {"Mr", "Mrs", "Ms", "Miss", "Dr", "Sir", "Dame", "Lord", "Lady", "Sa
 def first_name_genders(rows: list[dict]) -> dict[str, str]:
     """First word -> "m" or "f", for first words that GAP only ever gives one gender."""
     seen: dict[str, set[str]] = defaultdict(set)
-    for r in rows:
-        gender = "f" if r["Pronoun"].lower() in FEMININE else "m"
-        for key in ("A", "B"):
-            words = r[key].split()
-            first = words[0].rstrip(".") if words else ""
-            if len(words) >= 2 and first.isalpha() and first[0].isupper() and len(first) > 1 and first not in NOT_FIRST:
-                seen[first].add(gender)
+    for feminine, words in candidate_names(rows):
+        first = words[0].rstrip(".") if words else ""
+        if len(words) >= 2 and first.isalpha() and first[0].isupper() and len(first) > 1 and first not in NOT_FIRST:
+            seen[first].add("f" if feminine else "m")
     return {name: genders.pop() for name, genders in sorted(seen.items()) if len(genders) == 1}
 
 

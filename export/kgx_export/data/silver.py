@@ -117,7 +117,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=DATA_DIR / "silver.predicate.jsonl")
     a = ap.parse_args(argv)
     nlp = load_nlp()
-    dev = {" ".join(l.split()).lower() for l in open(SHARED / "carb" / "dev.txt", encoding="utf-8")}
+    dev = {" ".join(l.split()).lower() for l in (SHARED / "carb" / "dev.txt").read_text(encoding="utf-8").splitlines()}
     pool = source_sentences()
     random.Random(a.seed).shuffle(pool)
     sentences, seen = [], set()

@@ -81,10 +81,18 @@ pub fn name_genders(mentions: &[Mention], gender_of: impl Fn(&str) -> Option<Gen
         .collect()
 }
 
+/// The gender of a he/she pronoun (None for any other mention).
+fn personal_gender(m: &Mention) -> Option<Gender> {
+    match m.kind {
+        MentionKind::Pronoun(PronounKind::Personal(gender)) => Some(gender),
+        _ => None,
+    }
+}
+
 /// For each mention, the name mention a he/she pronoun refers to.
 fn link_pronouns(text: &str, mentions: &[Mention], groups: &[usize], scorer: &dyn CorefScorer) -> Result<Vec<Option<usize>>, ResolveError> {
     let mut links = vec![None; mentions.len()];
-    let is_personal = |m: &Mention| matches!(m.kind, MentionKind::Pronoun(PronounKind::Personal(_)));
+    let is_personal = |m: &Mention| personal_gender(m).is_some();
     if !mentions.iter().any(is_personal) || !mentions.iter().any(|m| m.kind == MentionKind::Name) {
         return Ok(links);
     }
@@ -106,7 +114,7 @@ fn link_pronouns(text: &str, mentions: &[Mention], groups: &[usize], scorer: &dy
         let column = |token: usize| token - window.start + encoder.content_offset();
         for p in pronouns {
             done[p] = true;
-            let MentionKind::Pronoun(PronounKind::Personal(gender)) = mentions[p].kind else { continue };
+            let gender = personal_gender(&mentions[p]);
             let at = column(spans[p].start);
             // An entity's score sums over the tokens of all its names in the
             // window (the model was trained so: any token of any mention of
@@ -114,7 +122,7 @@ fn link_pronouns(text: &str, mentions: &[Mention], groups: &[usize], scorer: &dy
             let mut by_group: Vec<(usize, f32, usize)> = Vec::new();
             // A name of the other gender ("Anna Berg" for "he") is no antecedent; its entity
             // still is through its other names (a surname alone tells no gender).
-            for &n in names.iter().filter(|&&n| genders[n].is_none_or(|g| g == gender)) {
+            for &n in names.iter().filter(|&&n| genders[n].is_none() || genders[n] == gender) {
                 let total = spans[n].clone().map(|t| vectors.score(at, column(t))).fold(f32::NEG_INFINITY, log_add);
                 match by_group.iter_mut().find(|(g, ..)| *g == groups[n]) {
                     Some(entry) => entry.1 = log_add(entry.1, total),
