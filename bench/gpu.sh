@@ -48,13 +48,13 @@ stage() {
     local name=${pair%%:*} dir=$repo/models/${pair#*:}
     mkdir -p "$b/models/$name"
     cp "$dir/model.json" "$dir/tokenizer.json" "$b/models/$name/"
-    # The fp16 graph(s) named in model.json, nothing else.
+    # The fp16 graph(s) named in model.json (and the marked graph's gather variant), nothing else.
     "$py" - "$dir" "$b/models/$name" <<'PY'
 import json, shutil, sys
 from pathlib import Path
 src, dst = Path(sys.argv[1]), Path(sys.argv[2])
 manifest = json.loads((src / "model.json").read_text())
-for key in ("files", "marked_files"):
+for key in ("files", "marked_files", "marked_gather_files"):
     if key in manifest:
         rel = manifest[key].get("fp16")
         if rel is None or not (src / rel).exists():
@@ -119,7 +119,7 @@ kgx_row() {
   python3 - "$name" "$dev" "$err" "$t0" "$t1" >> "$results" <<'PY' || fail=1
 import re, sys
 name, dev, err, t0, t1 = sys.argv[1], sys.argv[2], open(sys.argv[3]).read(), float(sys.argv[4]), float(sys.argv[5])
-summary = re.search(r"; (\d+) sentences, .* in ([\d.]+) s \(\d+ sentences/s\) on (\S+)", err)
+summary = re.search(r"; (\d+) sentences, .* in ([\d.]+) s \(\d+ sentences/s\) on (\S+) \[(.*)\]", err)
 loaded = re.search(r"loaded in ([\d.]+) s", err)
 busy = re.search(r"busy time \(all threads of a stage\): (.*)", err)
 if not (summary and loaded and busy):
@@ -131,7 +131,7 @@ if provider != want:
 stages = {m[1]: float(m[2]) for m in re.finditer(r"([a-z ]+?) ([\d.]+) s \(\d+%\)(?:, |$)", busy[1])}
 top = max(stages, key=stages.get)
 run = max(secs - float(loaded[1]), 1e-9)
-print(f"{name}\t{sentences}\t{t1 - t0:.3f}\t{run:.3f}\t{provider}\t{top} {100 * stages[top] / run:.0f}% of the run\t{busy[1]}")
+print(f"{name}\t{sentences}\t{t1 - t0:.3f}\t{run:.3f}\t{provider} [{summary[4]}]\t{top} {100 * stages[top] / run:.0f}% of the run\t{busy[1]}")
 PY
   tail -n 1 "$results"
 }
@@ -209,18 +209,18 @@ rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()][1:]
 targets = {"kgx one-triple fp16, tagging only (--dry-run)": 150_000, "kgx default fp16, tagging only (--dry-run)": 60_000,
            "kgx default fp16, into a store": 50_000}
 torch = next((int(r[1]) / float(r[3]) for r in rows if r[0].startswith("torch merged")), None)
-print(f"| run ({sys.argv[2]}) | sentences | wall s | sentences/s (load excluded) | target | bottleneck |")
-print("| --- | ---: | ---: | ---: | --- | --- |")
+print(f"| run ({sys.argv[2]}) | sentences | wall s | sentences/s (load excluded) | target | bottleneck | provider [model, I/O] |")
+print("| --- | ---: | ---: | ---: | --- | --- | --- |")
 for r in rows:
     if len(r) < 6:
-        print(f"| {r[0]} | failed | | | | |")
+        print(f"| {r[0]} | failed | | | | | |")
         continue
     rate = int(r[1]) / float(r[3])
     target = targets.get(r[0])
     verdict = f">= {target:,}: {'met' if rate >= target else 'missed'}" if target else ""
     if r[0] == "kgx default fp16, into a store" and torch:
         verdict += f"; {rate / torch:.1f}x batched PyTorch (>= 4x)"
-    print(f"| {r[0]} | {int(r[1]):,} | {float(r[2]):.1f} | {rate:,.0f} | {verdict} | {r[5]} |")
+    print(f"| {r[0]} | {int(r[1]):,} | {float(r[2]):.1f} | {rate:,.0f} | {verdict} | {r[5]} | {r[4]} |")
 PY
   cat "$OUT/table.md"
   return "$fail"

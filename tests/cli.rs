@@ -1047,6 +1047,40 @@ fn layered_marked_passes_get_their_own_sentences_hidden_state() {
     assert!(per_sentence.len() >= 10, "only {} sentences with several triples", per_sentence.len());
 }
 
+/// The provider's I/O path, what runs on CUDA (int64 inputs and logits
+/// staged in the provider's buffers, the first graph's hidden state left in
+/// its memory and read by index in the marked graph's gather variant, each
+/// marked batch drawn from one first-graph batch), run on the CPU provider
+/// with CPU memory: the host path's extractions, in any batch composition.
+#[test]
+fn provider_io_gives_the_host_paths_extractions() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = ["samples/oie2016_dev_excerpt.txt"];
+    for precision in ["fp32", "fp16"] {
+        let (host, provider) = (dir.path().join(format!("host-{precision}")), dir.path().join(format!("provider-{precision}")));
+        let common = ["--model", LAYERED_MODEL, "--precision", precision];
+        assert!(extract(&host, &inputs, &[&common[..], &["--model-io", "host", "--threads", "1"]].concat()).status.success());
+        let o = extract(&provider, &inputs, &[&common[..], &["--model-io", "provider", "--threads", "3", "--max-batch", "3"]].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_same_extractions(&host, &provider);
+    }
+    let o = run(&["extract", "--dry-run", "--device", "cpu", "--model", LAYERED_MODEL, "--model-io", "provider", inputs[0]]);
+    assert!(stderr(&o).contains("provider I/O, hidden state kept by the provider"), "{}", stderr(&o));
+    // A layered model without its gather variant cannot keep the hidden state in provider memory.
+    let model = dir.path().join("model");
+    std::fs::create_dir_all(model.join("onnx")).unwrap();
+    let src = repo().join(LAYERED_MODEL);
+    for f in ["model.json", "tokenizer.json", "onnx/model.onnx", "onnx/marked.onnx"] {
+        std::fs::copy(src.join(f), model.join(f)).unwrap();
+    }
+    let o = run(&["extract", "--dry-run", "--device", "cpu", "--model", model.to_str().unwrap(), "--model-io", "provider", inputs[0]]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(stderr(&o).contains("marked.gather.onnx (fp32, marked graph's gather variant) is missing"), "{}", stderr(&o));
+    // The host path needs no gather variant.
+    let o = run(&["extract", "--dry-run", "--device", "cpu", "--model", model.to_str().unwrap(), "--model-io", "host", inputs[0]]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 #[test]
 fn layered_model_with_a_missing_or_wrong_marked_graph_is_refused() {
     let dir = tempfile::tempdir().unwrap();

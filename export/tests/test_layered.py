@@ -5,6 +5,7 @@ that must FAIL parity.
 import json
 import random
 
+import numpy as np
 import pytest
 import torch
 from conftest import corrupted_copy
@@ -62,7 +63,9 @@ def test_marker_is_trained_and_saved_with_the_adapter(built):
     suffixes = {"fp32": "onnx", "fp32_opt": "opt.onnx", "fp16": "fp16.onnx"}
     assert manifest["files"] == {k: f"onnx/model.{s}" for k, s in suffixes.items()}
     assert manifest["marked_files"] == {k: f"onnx/marked.{s}" for k, s in suffixes.items()}
-    assert all((out / f).is_file() for f in [*manifest["files"].values(), *manifest["marked_files"].values()])
+    assert manifest["marked_gather_files"] == {k: f"onnx/marked.{s[:-4]}gather.onnx" for k, s in suffixes.items()}
+    files = [*manifest["files"].values(), *manifest["marked_files"].values(), *manifest["marked_gather_files"].values()]
+    assert all((out / f).is_file() for f in files)
     assert (manifest["cpu_default"], manifest["gpu_default"]) == ("fp32", "fp32")
 
 
@@ -110,3 +113,27 @@ def test_corrupted_marked_graph_fails_parity(built, tiny_base_dir, tmp_path):
     bad = corrupted_copy(out / "onnx" / "marked.onnx", tmp_path / "marked.onnx")
     with pytest.raises(ParityError):
         check_exact("corrupted marked graph", compare(ref, layered.ort_layered_logits(encoder, session(bad), padded), padded))
+
+
+def test_gather_variants_give_their_marked_graphs_logits_and_a_wrong_index_does_not(built):
+    out, dev, _, rep = built
+    assert set(rep["gather"]) == {"fp32", "fp32_opt", "fp16"}
+    assert all(v["argmax_agreement"] == 1.0 and v["max_abs_diff"] <= 1e-5 for v in rep["gather"].values())
+    gathered = session(out / "onnx" / "marked.gather.onnx")
+    assert [i.name for i in gathered.get_inputs()] == layered.GATHER_INPUTS
+    # Read h_k of row 0 for every marked row: the logits must move (the index is read, not ignored).
+    padded = padded_batches(features(dev, load_tokenizer(out / "tokenizer.json")))
+    encoder = session(out / "onnx" / "model.onnx")
+    b = next(b for b in padded if b["token_type_ids"].any(axis=1).sum() > 1)
+    rows = np.flatnonzero(b["token_type_ids"].any(axis=1))
+    _, hidden = encoder.run(layered.ENCODER_OUTPUTS, {"input_ids": b["input_ids"], "attention_mask": b["attention_mask"]})
+    width = b["input_ids"].shape[1]
+    feeds = {"hidden_source": hidden, "attention_mask": b["attention_mask"][rows], "token_type_ids": b["token_type_ids"][rows]}
+    index = np.stack(np.broadcast_arrays(rows[:, None], np.arange(width)[None, :]), axis=-1).astype(np.int64)
+    right = gathered.run(["logits"], {**feeds, "hidden_index": index})[0]
+    wrong = gathered.run(["logits"], {**feeds, "hidden_index": np.where(np.arange(2) == 0, 0, index)})[0]
+    marked = session(out / "onnx" / "marked.onnx")
+    expected = marked.run(["logits"], {"hidden": hidden[rows], "attention_mask": feeds["attention_mask"],
+                                       "token_type_ids": feeds["token_type_ids"]})[0]
+    assert np.array_equal(right, expected)
+    assert np.abs(wrong - expected).max() > 1e-3

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use kgx::choice::Choice;
-use kgx::model::{Device, Model, ModelOptions, Precision, Scheme};
+use kgx::model::{Device, Model, ModelIo, ModelOptions, Precision, Scheme};
 
 /// Parses a flag's value into a library [`Choice`], listing every value
 /// (with its help line) in `--help` and in the error for a wrong one.
@@ -65,6 +65,9 @@ pub struct ModelArgs {
     /// Which exported ONNX file to run (auto: the model's default for the device).
     #[arg(long, value_parser = ChoiceParser::<Precision>::new(), default_value = "auto")]
     pub precision: Precision,
+    /// Where the model's inputs, logits and a layered model's hidden state live.
+    #[arg(long, value_parser = ChoiceParser::<ModelIo>::new(), default_value = "auto")]
+    pub model_io: ModelIo,
     /// CPU threads that run the model (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -112,6 +115,7 @@ impl ModelArgs {
             coref: !self.no_coref,
             coref_dir: self.coref_model.clone(),
             coref_none_margin: self.coref_none_margin,
+            io: self.model_io,
         }
     }
 }
@@ -126,6 +130,9 @@ impl ModelArgs {
         if !quiet {
             if let Some(reason) = model.cuda_fallback() {
                 eprintln!("kgx: CUDA unavailable ({reason}); running on CPU");
+            }
+            if let Some(reason) = model.io_fallback() {
+                eprintln!("kgx: the provider's pinned and device buffers are unavailable ({reason}); host I/O");
             }
             if self.head_threshold.is_some() && model.scheme() == Scheme::Single {
                 eprintln!("kgx: --head-threshold has no effect: model {} tags one triple a sentence", model.name());

@@ -206,7 +206,7 @@ fn report(args: &ExtractArgs, model: &Model, stats: &PipelineStats, secs: f64) {
     let precision = model.precision();
     eprintln!(
         "kgx: {} documents {} ({} replaced), {} unchanged skipped, {} failed; {} sentences, {} triples, {} new entities in \
-            {secs:.1} s ({:.0} sentences/s) on {provider} [{} {precision}]",
+            {secs:.1} s ({:.0} sentences/s) on {provider} [{} {precision}, {} I/O{}]",
         stats.stored,
         if args.dry_run { "tagged (dry run, nothing stored)" } else { "stored" },
         stats.replaced,
@@ -216,7 +216,9 @@ fn report(args: &ExtractArgs, model: &Model, stats: &PipelineStats, secs: f64) {
         stats.triples,
         stats.new_entities,
         stats.sentences as f64 / secs.max(1e-9),
-        model.name()
+        model.name(),
+        model.io().name(),
+        if model.gathers_hidden() { ", hidden state kept by the provider" } else { "" }
     );
     if stats.marked_tokens > 0 {
         eprintln!("kgx: model work: {} tokens tagged, {} tokens read by marked passes", stats.tokens, stats.marked_tokens);

@@ -10,15 +10,17 @@
 
 use ndarray::Array2;
 
+use super::io::HiddenInput;
+
 /// Padded model inputs for one batch; row `r` holds sequence `rows[r]`.
 #[derive(Debug, Clone)]
 pub struct ModelBatch {
     pub input_ids: Array2<i64>,
     pub attention_mask: Array2<i64>,
     pub token_type_ids: Array2<i64>,
-    /// Layered models' marked passes: the hidden state `[rows, width,
-    /// hidden width]` they start from (None for token inputs).
-    pub hidden: Option<ndarray::Array3<f32>>,
+    /// Layered models' marked passes: the hidden state they start from
+    /// (None for token inputs).
+    pub hidden: Option<HiddenInput>,
     /// Sequence index (within the chunk) of each row.
     pub rows: Vec<usize>,
     /// Unpadded length of each row.

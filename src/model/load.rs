@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use super::coref::OnnxCoref;
+use super::io::ModelIo;
 use super::labels::Roles;
 use super::manifest::{resolve_model_dir, ModelError, ModelManifest, Precision, Scheme};
 use super::onnx::OnnxTagger;
@@ -43,6 +44,8 @@ pub struct ModelOptions {
     pub coref_dir: Option<PathBuf>,
     /// How far an antecedent must beat "none" to link (None: the coreference model's own).
     pub coref_none_margin: Option<f32>,
+    /// Where the model's inputs, logits and hidden state live ([`ModelIo`]).
+    pub io: ModelIo,
 }
 
 impl Default for ModelOptions {
@@ -59,6 +62,7 @@ impl Default for ModelOptions {
             coref: true,
             coref_dir: None,
             coref_none_margin: None,
+            io: ModelIo::Auto,
         }
     }
 }
@@ -93,6 +97,8 @@ pub struct Model {
     head_threshold: Option<f32>,
     on_gpu: bool,
     cuda_fallback: Option<String>,
+    /// With `--model-io auto` on CUDA: why the provider's memory was not used, when it was not.
+    io_fallback: Option<String>,
     coref: Option<OnnxCoref>,
 }
 
@@ -112,8 +118,19 @@ impl Model {
         let mut cuda_fallback = None;
         if opts.device != Device::Cpu {
             session.device = Device::Cuda;
-            match load_graphs(&manifest, opts.precision, true, &session, 1) {
-                Ok((precision, graphs)) => return Self::new(manifest, tokenizer, graphs, 1, precision, opts, None),
+            let mut loaded = load_graphs(&manifest, opts.precision, true, &session, 1, opts.io);
+            let mut io_fallback = None;
+            if let (Err(LoadError::Tagger(TaggerError::ProviderMemory(reason))), ModelIo::Auto) = (&loaded, opts.io) {
+                // Pinned and device buffers are a speed-up: without them, the host path still runs on CUDA.
+                io_fallback = Some(reason.to_string());
+                loaded = load_graphs(&manifest, opts.precision, true, &session, 1, ModelIo::Host);
+            }
+            match loaded {
+                Ok((precision, graphs)) => {
+                    let mut model = Self::new(manifest, tokenizer, graphs, 1, precision, opts, None)?;
+                    model.io_fallback = io_fallback;
+                    return Ok(model);
+                }
                 Err(LoadError::Tagger(TaggerError::CudaUnavailable(reason))) if opts.device == Device::Auto => {
                     cuda_fallback = Some(reason.to_string().lines().next().unwrap_or("").to_string());
                 }
@@ -127,7 +144,7 @@ impl Model {
         // weights); a thread pool belongs to its session, so workers with
         // several threads each load their own.
         let sessions = if layout.session_threads == 1 { 1 } else { layout.workers };
-        let (precision, graphs) = load_graphs(&manifest, opts.precision, false, &session, sessions)?;
+        let (precision, graphs) = load_graphs(&manifest, opts.precision, false, &session, sessions, opts.io)?;
         Self::new(manifest, tokenizer, graphs, layout.workers, precision, opts, cuda_fallback)
     }
 
@@ -169,7 +186,19 @@ impl Model {
         } else {
             None
         };
-        Ok(Self { manifest, tokenizer, graphs, workers, provider, precision, head_threshold, on_gpu, cuda_fallback, coref })
+        Ok(Self {
+            manifest,
+            tokenizer,
+            graphs,
+            workers,
+            provider,
+            precision,
+            head_threshold,
+            on_gpu,
+            cuda_fallback,
+            io_fallback: None,
+            coref,
+        })
     }
 
     pub fn manifest(&self) -> &ModelManifest {
@@ -202,6 +231,22 @@ impl Model {
         self.graphs[0].marked.is_some()
     }
 
+    /// The I/O path that runs: [`ModelIo::Host`] or [`ModelIo::Provider`].
+    pub fn io(&self) -> ModelIo {
+        if self.graphs[0].first.uses_provider_memory() {
+            ModelIo::Provider
+        } else {
+            ModelIo::Host
+        }
+    }
+
+    /// Whether the first graph's hidden state stays in the provider's
+    /// memory (device memory on CUDA), each marked batch reading one first
+    /// batch's by index ([`ModelIo::Provider`] with the gather variant).
+    pub fn gathers_hidden(&self) -> bool {
+        self.graphs[0].marked.as_ref().is_some_and(OnnxTagger::gathers_hidden)
+    }
+
     /// Predicate-indexed models: the REL probability that makes a head (None: the most probable label).
     pub fn head_threshold(&self) -> Option<f32> {
         self.head_threshold
@@ -231,6 +276,11 @@ impl Model {
         self.cuda_fallback.as_deref()
     }
 
+    /// With `--model-io auto` on CUDA: why the provider's memory was not used, when it was not.
+    pub fn io_fallback(&self) -> Option<&str> {
+        self.io_fallback.as_deref()
+    }
+
     /// The graphs each model worker runs (the model, and a layered model's
     /// marked graph), one entry a worker; workers may share a session.
     pub fn workers(&self) -> Vec<(&dyn Tagger, Option<&dyn Tagger>)> {
@@ -244,24 +294,55 @@ impl Model {
 }
 
 /// The model's graph(s) for a precision on CPU or GPU: `sessions` sessions
-/// of each, and the precision key that was chosen.
+/// of each, and the precision key that was chosen. With the provider's
+/// memory ([`ModelIo::Provider`], or `Auto` on the GPU), a layered model
+/// runs its marked graph's gather variant where the manifest lists one
+/// (required when `Provider` is asked for).
 fn load_graphs(
     manifest: &ModelManifest,
     precision: Precision,
     gpu: bool,
     opts: &SessionOptions,
     sessions: usize,
+    io: ModelIo,
 ) -> Result<(String, Vec<Graphs>), LoadError> {
     let (key, path) = manifest.onnx_file(precision, gpu)?;
     let labels = manifest.labels.len();
+    let provider_memory = match io {
+        ModelIo::Auto => gpu,
+        ModelIo::Host => false,
+        ModelIo::Provider => true,
+    };
     // The first graph's problems are said before a missing marked graph's.
-    let first = (0..sessions).map(|_| OnnxTagger::load(&path, labels, opts)).collect::<Result<Vec<_>, _>>()?;
-    let marked = match manifest.marked_onnx_file(&key)? {
+    let mut first = (0..sessions).map(|_| OnnxTagger::load(&path, labels, opts)).collect::<Result<Vec<_>, _>>()?;
+    let gather = if provider_memory { manifest.marked_gather_onnx_file(&key)? } else { None };
+    let marked_path = match (gather.clone(), manifest.marked_onnx_file(&key)?) {
+        (None, Some(_)) if io == ModelIo::Provider => {
+            return Err(ModelError::Invalid {
+                path: manifest.dir.join("model.json"),
+                problem: format!(
+                    "the provider's memory needs the marked graph's gather variant, and marked_gather_files lists none for {key}"
+                ),
+            }
+            .into());
+        }
+        (Some(gather), _) => Some(gather),
+        (None, marked) => marked,
+    };
+    let mut marked = match marked_path {
         Some(marked_path) => {
             (0..sessions).map(|_| OnnxTagger::load(&marked_path, labels, opts).map(Some)).collect::<Result<Vec<_>, _>>()?
         }
         None => (0..sessions).map(|_| None).collect(),
     };
+    if provider_memory {
+        for tagger in first.iter_mut() {
+            tagger.use_provider_memory(gather.is_some())?;
+        }
+        for tagger in marked.iter_mut().flatten() {
+            tagger.use_provider_memory(false)?;
+        }
+    }
     let graphs = first.into_iter().zip(marked).map(|(first, marked)| Graphs { first, marked }).collect();
     Ok((key, graphs))
 }

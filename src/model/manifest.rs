@@ -134,6 +134,8 @@ struct RawManifest {
     files: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     marked_files: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    marked_gather_files: Option<std::collections::BTreeMap<String, String>>,
     cpu_default: String,
     gpu_default: String,
 }
@@ -158,6 +160,8 @@ pub struct ModelManifest {
     pub tokenizer: PathBuf,
     files: std::collections::BTreeMap<String, String>,
     marked_files: Option<std::collections::BTreeMap<String, String>>,
+    /// Layered models: the marked graph's gather variant per precision (optional).
+    marked_gather_files: Option<std::collections::BTreeMap<String, String>>,
     cpu_default: String,
     gpu_default: String,
 }
@@ -179,6 +183,9 @@ impl ModelManifest {
                 return Err(invalid(format!("precision {key} has a file but no marked_files entry")));
             }
         }
+        if raw.marked_gather_files.is_some() && raw.marked_files.is_none() {
+            return Err(invalid("marked_gather_files needs marked_files (a layered model)".into()));
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             name: raw.name,
@@ -190,6 +197,7 @@ impl ModelManifest {
             tokenizer,
             files: raw.files,
             marked_files: raw.marked_files,
+            marked_gather_files: raw.marked_gather_files,
             cpu_default: raw.cpu_default,
             gpu_default: raw.gpu_default,
         })
@@ -229,10 +237,22 @@ impl ModelManifest {
             path: self.dir.join("model.json"),
             problem: format!("no marked_files entry for precision {key}"),
         })?;
+        self.listed_file(rel, key, "marked graph").map(Some)
+    }
+
+    /// Layered models: the marked graph's gather variant for a precision
+    /// key; None where the manifest lists none for it.
+    pub fn marked_gather_onnx_file(&self, key: &str) -> Result<Option<PathBuf>, ModelError> {
+        let Some(rel) = self.marked_gather_files.as_ref().and_then(|files| files.get(key)) else { return Ok(None) };
+        self.listed_file(rel, key, "marked graph's gather variant").map(Some)
+    }
+
+    /// A file the manifest lists, which must exist.
+    fn listed_file(&self, rel: &str, key: &str, what: &str) -> Result<PathBuf, ModelError> {
         let path = self.dir.join(rel);
         if !path.is_file() {
-            return Err(ModelError::MissingFile { path, precision: format!("{key}, marked graph") });
+            return Err(ModelError::MissingFile { path, precision: format!("{key}, {what}") });
         }
-        Ok(Some(path))
+        Ok(path)
     }
 }

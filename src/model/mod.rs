@@ -3,7 +3,8 @@
 //! - [`manifest`]: `model.json` (labels, scheme, files per precision) and
 //!   where the shipped model lives;
 //! - [`tokenizer`]: text -> token ids with offsets and windows;
-//! - [`input`]: padded batches as the model reads them;
+//! - [`input`]: padded batches as the model reads them; [`io`]: where the
+//!   values a model reads and gives live (host arrays or provider memory);
 //! - [`tagger`]: the [`Tagger`] trait and its errors; [`onnx`] runs it on
 //!   ONNX Runtime, whose library and sessions [`runtime`] provides;
 //! - [`labels`]: which label is SRC, REL, TGT and O;
@@ -11,6 +12,7 @@
 
 pub mod coref;
 pub mod input;
+pub mod io;
 pub mod labels;
 mod load;
 pub mod manifest;
@@ -21,6 +23,7 @@ pub mod tokenizer;
 
 pub use coref::{CorefScorer, CorefVectors, Gender, OnnxCoref, DEFAULT_COREF_MODEL};
 pub use input::ModelBatch;
+pub use io::{HiddenInput, HiddenState, ModelIo};
 pub use labels::Roles;
 pub use load::{CpuLayout, LoadError, Model, ModelOptions};
 pub use manifest::{ModelError, ModelManifest, Precision, Scheme, DEFAULT_MODEL};

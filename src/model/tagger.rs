@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use super::input::ModelBatch;
+use super::io::HiddenState;
 
 /// ONNX Runtime itself could not be found or started. Said the same way
 /// (and cheaply cloned) every time a session asks for it.
@@ -41,6 +42,8 @@ pub enum TaggerError {
     Batch(&'static str),
     #[error("a model worker panicked: {0}")]
     Panicked(String),
+    #[error("cannot allocate the provider's memory for the model's inputs and outputs")]
+    ProviderMemory(#[source] ort::Error),
 }
 
 /// What a model gives for a batch.
@@ -50,7 +53,7 @@ pub struct TaggerOutput {
     pub logits: ndarray::Array3<f32>,
     /// The first graph of a layered model also gives its hidden state
     /// `[rows, width, hidden width]`, which its marked passes start from.
-    pub hidden: Option<ndarray::Array3<f32>>,
+    pub hidden: Option<HiddenState>,
 }
 
 /// A model that tags token sequences.

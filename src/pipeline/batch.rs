@@ -9,6 +9,8 @@
 //! chunk with many sequences of one length gets batches of exactly that
 //! length rather than batches cut at a fixed count; then each group's
 //! [`ModelBatch`], the padded i64 input arrays.
+//! Sequences may come in groups that no batch mixes (a layered model's
+//! marked passes on CUDA each read one first-graph batch's hidden state).
 //! Invariants: every index appears in exactly one group; a sequence longer
 //! than the budget still gets a group of its own.
 
@@ -69,19 +71,40 @@ pub fn plan_batches(lengths: &[usize], policy: BatchPolicy) -> Vec<Vec<usize>> {
     batches
 }
 
+/// [`plan_batches`] within groups: `group[i]` of each sequence; no batch
+/// holds two groups' sequences. Groups come in ascending order.
+pub fn plan_batches_within(lengths: &[usize], group: &[usize], policy: BatchPolicy) -> Vec<Vec<usize>> {
+    let mut members: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, &g) in group.iter().enumerate() {
+        members.entry(g).or_default().push(i);
+    }
+    let mut batches = Vec::new();
+    for indices in members.into_values() {
+        let lengths: Vec<usize> = indices.iter().map(|&i| lengths[i]).collect();
+        batches.extend(plan_batches(&lengths, policy).into_iter().map(|batch| batch.into_iter().map(|j| indices[j]).collect()));
+    }
+    batches
+}
+
 /// Padded batches of model sequences `(index into encoded, window)`, each
-/// window wrapped in the tokenizer's special tokens.
+/// window wrapped in the tokenizer's special tokens; with `group`, batched
+/// within groups ([`plan_batches_within`]).
 pub fn build_batches(
     tokenizer: &SentenceEncoder,
     encoded: &[EncodedSentence],
     sequences: &[(usize, Window)],
+    group: Option<&[usize]>,
     policy: BatchPolicy,
 ) -> Vec<ModelBatch> {
     let special = tokenizer.special_len();
     let pad_id = tokenizer.pad_id();
     let lengths: Vec<usize> = sequences.iter().map(|(_, w)| w.len() + special).collect();
     let mut ids_buf = Vec::new();
-    plan_batches(&lengths, policy)
+    let planned = match group {
+        Some(group) => plan_batches_within(&lengths, group, policy),
+        None => plan_batches(&lengths, policy),
+    };
+    planned
         .into_iter()
         .map(|rows| {
             let seqs: Vec<Vec<u32>> = rows
@@ -170,6 +193,25 @@ mod tests {
                 assert!(cost(&planned, &lengths, policy) <= cost(&greedy(&lengths, policy), &lengths, policy));
             }
         }
+    }
+
+    #[test]
+    fn batches_within_groups_never_mix_groups_and_hold_every_sequence_once() {
+        let lengths = [5, 9, 5, 7, 5, 9, 12, 5];
+        let group = [2, 0, 2, 1, 0, 0, 1, 2];
+        let policy = BatchPolicy { token_budget: 20, max_sequences: 8, batch_cost: 8 };
+        let batches = plan_batches_within(&lengths, &group, policy);
+        let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
+        seen.sort();
+        assert_eq!(seen, (0..lengths.len()).collect::<Vec<_>>());
+        for batch in &batches {
+            assert!(batch.iter().all(|&i| group[i] == group[batch[0]]), "{batch:?} mixes groups");
+            assert!(batch.len() == 1 || batch.iter().map(|&i| lengths[i]).max().unwrap() * batch.len() <= 20);
+        }
+        // Groups in ascending order; within one, the same cut as plan_batches.
+        let firsts: Vec<usize> = batches.iter().map(|b| group[b[0]]).collect();
+        assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "{firsts:?}");
+        assert_eq!(plan_batches_within(&lengths, &[0; 8], policy), plan_batches(&lengths, policy));
     }
 
     #[test]

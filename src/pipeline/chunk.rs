@@ -70,7 +70,7 @@ impl PreparedChunk {
                 sequences.extend(tokenizer.windows(e.len()).into_iter().map(|w| (s, w)));
             }
         }
-        let batches = build_batches(tokenizer, &encoded, &sequences, policy);
+        let batches = build_batches(tokenizer, &encoded, &sequences, None, policy);
         Self { documents: kept, failures, skipped, encoded, sequences, batches }
     }
 
@@ -114,10 +114,13 @@ pub struct MarkedPass {
 /// head, each in the window that holds its head with the most context (in
 /// a sentence of several windows, the part of it centred on the head), and
 /// their padded batches with the head's tokens marked (token type 1).
+/// With `unmarked_batch` (the unmarked pass's batch of each sequence), no
+/// batch holds passes over sequences of two unmarked batches.
 pub fn plan_marked_passes(
     chunk: &PreparedChunk,
     unmarked: &[Vec<f32>],
     model: &Model,
+    unmarked_batch: Option<&[usize]>,
     policy: BatchPolicy,
 ) -> (Vec<MarkedPass>, Vec<ModelBatch>) {
     let labels = model.labels();
@@ -140,7 +143,8 @@ pub fn plan_marked_passes(
         }
     }
     let sequences: Vec<(usize, Window)> = passes.iter().map(|p| (p.sentence, p.window)).collect();
-    let mut batches = build_batches(model.tokenizer(), &chunk.encoded, &sequences, policy);
+    let group: Option<Vec<usize>> = unmarked_batch.map(|batch_of| passes.iter().map(|p| batch_of[p.sequence]).collect());
+    let mut batches = build_batches(model.tokenizer(), &chunk.encoded, &sequences, group.as_deref(), policy);
     let offset = model.tokenizer().content_offset();
     for batch in &mut batches {
         for r in 0..batch.rows.len() {

@@ -22,7 +22,7 @@ use ndarray::{s, Array3};
 
 use super::decode::softmax_rows;
 use super::timing::{StageClock, Timed};
-use crate::model::{ModelBatch, Tagger, TaggerError, Window};
+use crate::model::{HiddenInput, HiddenState, ModelBatch, Tagger, TaggerError, Window};
 
 /// Which of a worker's graphs runs a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct PassResults {
     /// Each sequence's content rows as probabilities (`content_lengths[q] x labels`).
     pub probabilities: Vec<Vec<f32>>,
     /// Each batch's hidden state (a layered model's first graph; else None).
-    pub hidden: Vec<Option<Array3<f32>>>,
+    pub hidden: Vec<Option<HiddenState>>,
 }
 
 /// Where a model's output rows are read: the same for every pass of a run.
@@ -65,7 +65,7 @@ pub struct Pass {
 /// One batch's results: each row's probabilities keyed by sequence, and the hidden state.
 struct BatchDone {
     rows: Vec<(usize, Vec<f32>)>,
-    hidden: Option<Array3<f32>>,
+    hidden: Option<HiddenState>,
 }
 
 struct Done {
@@ -279,7 +279,7 @@ fn work_passes(
 /// unmarked pass over the same model sequence.
 pub struct HiddenStart {
     /// Each unmarked batch's hidden state.
-    hidden: Vec<Option<Array3<f32>>>,
+    hidden: Vec<Option<HiddenState>>,
     /// Its width (None: the first graph gave no hidden state).
     width: Option<usize>,
     /// (batch, row) of each unmarked sequence.
@@ -312,54 +312,135 @@ impl PassSource {
 impl HiddenStart {
     pub fn new(
         unmarked_batches: &[ModelBatch],
-        hidden: Vec<Option<Array3<f32>>>,
+        hidden: Vec<Option<HiddenState>>,
         sequences: usize,
         sources: Vec<PassSource>,
         (prefix, suffix): (usize, usize),
     ) -> Self {
-        let mut location = vec![(0, 0); sequences];
-        for (b, batch) in unmarked_batches.iter().enumerate() {
-            for (r, &q) in batch.rows.iter().enumerate() {
-                location[q] = (b, r);
-            }
-        }
+        let location = sequence_locations(unmarked_batches, sequences);
         let width = hidden.iter().flatten().next().map(|h| h.dim().2);
         Self { hidden, width, location, sources, prefix, suffix }
     }
 
+    /// The first-graph batch and row that marked pass `pass` (a row of
+    /// `len` tokens) reads, and the token of that row each of its positions
+    /// reads: the prefix specials, the pass's own content rows, then the
+    /// suffix specials (after the rows it drops).
+    fn reads(&self, pass: usize, len: usize) -> Result<(usize, usize, Vec<usize>), TaggerError> {
+        let source = self.sources[pass];
+        let (b, row) = self.location[source.sequence];
+        let source_width = self.hidden[b].as_ref().ok_or_else(no_hidden)?.dim().1;
+        let (prefix, suffix) = (self.prefix, self.suffix);
+        let Some(own) = len.checked_sub(prefix + suffix).filter(|own| prefix + own + source.dropped + suffix <= source_width) else {
+            return Err(TaggerError::Batch("a marked pass reads past its unmarked sequence's hidden state"));
+        };
+        let outer_suffix = prefix + own + source.dropped;
+        let tokens = (0..prefix).chain(prefix + source.shift..prefix + source.shift + own).chain(outer_suffix..outer_suffix + suffix);
+        Ok((b, row, tokens.collect()))
+    }
+
     /// `batch` (rows: marked passes) with the hidden state of each row's
-    /// unmarked sequence (zeros over padding).
+    /// unmarked sequence: its rows copied together (zeros over padding)
+    /// where the first graph gave host arrays; where it left its hidden
+    /// state in the provider's memory, that of the one first-graph batch
+    /// every row reads and the index of each position in it (padding reads
+    /// the row's first token; the attention mask hides it).
     fn fill(&self, batch: &ModelBatch) -> Result<ModelBatch, TaggerError> {
         let (rows, width) = batch.input_ids.dim();
-        let missing = || TaggerError::Batch("the model's first graph gave no hidden state for a marked pass");
-        let hidden_width = self.width.ok_or_else(missing)?;
-        let mut hidden = Array3::<f32>::zeros((rows, width, hidden_width));
-        for (r, &pass) in batch.rows.iter().enumerate() {
-            let source = self.sources[pass];
-            let (b, row) = self.location[source.sequence];
-            let from = self.hidden[b].as_ref().ok_or_else(missing)?;
-            let (len, prefix, suffix) = (batch.lengths[r], self.prefix, self.suffix);
-            let Some(own) = len.checked_sub(prefix + suffix).filter(|own| prefix + own + source.dropped + suffix <= from.dim().1) else {
-                return Err(TaggerError::Batch("a marked pass reads past its unmarked sequence's hidden state"));
-            };
-            // The prefix specials, the pass's own content rows, then the suffix specials (after the rows it drops).
-            let outer_suffix = prefix + own + source.dropped;
-            hidden.slice_mut(s![r, ..prefix, ..]).assign(&from.slice(s![row, ..prefix, ..]));
-            hidden.slice_mut(s![r, prefix..prefix + own, ..]).assign(&from.slice(s![
-                row,
-                prefix + source.shift..prefix + source.shift + own,
-                ..
-            ]));
-            hidden.slice_mut(s![r, prefix + own..len, ..]).assign(&from.slice(s![row, outer_suffix..outer_suffix + suffix, ..]));
-        }
+        let hidden_width = self.width.ok_or_else(no_hidden)?;
+        let reads = batch.rows.iter().zip(&batch.lengths).map(|(&pass, &len)| self.reads(pass, len)).collect::<Result<Vec<_>, _>>()?;
+        let Some(&(first_batch, ..)) = reads.first() else { return Ok(batch.clone()) };
+        let hidden = match self.hidden[first_batch].as_ref().ok_or_else(no_hidden)? {
+            HiddenState::Provider(source) => {
+                if reads.iter().any(|&(b, ..)| b != first_batch) {
+                    return Err(TaggerError::Batch("a marked batch reads the hidden states of several batches in provider memory"));
+                }
+                HiddenInput::Gather { source: source.clone(), index: gather_index((rows, width), &reads) }
+            }
+            HiddenState::Host(_) => {
+                let mut hidden = Array3::<f32>::zeros((rows, width, hidden_width));
+                for (r, (b, row, tokens)) in reads.iter().enumerate() {
+                    let Some(HiddenState::Host(from)) = self.hidden[*b].as_ref() else {
+                        return Err(TaggerError::Batch("a marked batch reads hidden states both in host and in provider memory"));
+                    };
+                    for (t, &token) in tokens.iter().enumerate() {
+                        hidden.slice_mut(s![r, t, ..]).assign(&from.slice(s![*row, token, ..]));
+                    }
+                }
+                HiddenInput::Rows(hidden)
+            }
+        };
         Ok(ModelBatch { hidden: Some(hidden), ..batch.clone() })
     }
+}
+
+/// The (batch, row) of each of `sequences` sequences in `batches`.
+pub fn sequence_locations(batches: &[ModelBatch], sequences: usize) -> Vec<(usize, usize)> {
+    let mut location = vec![(0, 0); sequences];
+    for (b, batch) in batches.iter().enumerate() {
+        for (r, &q) in batch.rows.iter().enumerate() {
+            location[q] = (b, r);
+        }
+    }
+    location
+}
+
+/// The gather variant's `hidden_index` `[rows, width, 2]`: the `(row,
+/// token)` each position of each marked row reads (padding: the row's first token).
+fn gather_index((rows, width): (usize, usize), reads: &[(usize, usize, Vec<usize>)]) -> Array3<i64> {
+    let mut index = Array3::<i64>::zeros((rows, width, 2));
+    for (r, (_, row, tokens)) in reads.iter().enumerate() {
+        index.slice_mut(s![r, .., 0]).fill(*row as i64);
+        for (t, &token) in tokens.iter().enumerate() {
+            index[[r, t, 1]] = token as i64;
+        }
+    }
+    index
+}
+
+fn no_hidden() -> TaggerError {
+    TaggerError::Batch("the model's first graph gave no hidden state for a marked pass")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::TaggerOutput;
+
+    fn rows_of(batch: ModelBatch) -> Array3<f32> {
+        match batch.hidden {
+            Some(HiddenInput::Rows(h)) => h,
+            other => panic!("expected host rows, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_gather_index_reads_what_the_host_copy_copies() {
+        // Two unmarked sequences in one batch, [CLS] content [SEP], hidden = 10 * row + token.
+        let b0 = ModelBatch::from_sequences(vec![0, 1], &[&[9, 1, 2, 3, 4, 5, 6, 8], &[9, 1, 2, 8]], 0);
+        let from = Array3::from_shape_fn((2, 8, 1), |(r, t, _)| (10 * r + t) as f32);
+        // Pass 0 marks sequence 1 whole; pass 1 reads content 2..5 of sequence 0's window 0..6; pass 2 all of sequence 0.
+        let sources = vec![
+            PassSource { sequence: 1, shift: 0, dropped: 0 },
+            PassSource::new(0, Window { start: 0, end: 6 }, Window { start: 2, end: 5 }),
+            PassSource { sequence: 0, shift: 0, dropped: 0 },
+        ];
+        let start = HiddenStart::new(std::slice::from_ref(&b0), vec![Some(HiddenState::Host(from.clone()))], 2, sources, (1, 1));
+        let marked = ModelBatch::from_sequences(vec![0, 1, 2], &[&[9, 1, 2, 8], &[9, 3, 4, 5, 8], &[9, 1, 2, 3, 4, 5, 6, 8]], 0);
+        let copied = rows_of(start.fill(&marked).unwrap());
+        let reads: Vec<_> = marked.rows.iter().zip(&marked.lengths).map(|(&p, &len)| start.reads(p, len).unwrap()).collect();
+        let index = gather_index(marked.input_ids.dim(), &reads);
+        assert_eq!(index.dim(), (3, 8, 2));
+        for r in 0..3 {
+            for t in 0..marked.lengths[r] {
+                let (row, token) = (index[[r, t, 0]] as usize, index[[r, t, 1]] as usize);
+                assert_eq!(from[[row, token, 0]], copied[[r, t, 0]], "row {r}, position {t}");
+            }
+            // Padding reads a token of the row's own sequence (in bounds; the mask hides it).
+            assert!((marked.lengths[r]..8).all(|t| index[[r, t, 0]] == index[[r, 0, 0]] && index[[r, t, 1]] == 0));
+        }
+        assert_eq!(copied.slice(s![1, ..5, 0]).to_vec(), vec![0.0, 3.0, 4.0, 5.0, 7.0]);
+    }
 
     #[test]
     fn a_marked_batch_gets_the_hidden_rows_of_its_own_sequences_and_zeros_over_padding() {
@@ -370,30 +451,31 @@ mod tests {
         let hidden_of = |batch: &ModelBatch| {
             Array3::from_shape_fn((batch.rows.len(), batch.input_ids.dim().1, 2), |(r, t, _)| (100 * batch.rows[r] + t) as f32)
         };
-        let hidden = vec![Some(hidden_of(&b0)), Some(hidden_of(&b1))];
+        let hidden = vec![Some(HiddenState::Host(hidden_of(&b0))), Some(HiddenState::Host(hidden_of(&b1)))];
         // Marked passes 0..3 mark sequences 1, 0 and 1 again (whole windows; no specials here).
         let whole = |sequence| PassSource { sequence, shift: 0, dropped: 0 };
         let start = HiddenStart::new(&[b0, b1], hidden, 3, vec![whole(1), whole(0), whole(1)], (0, 0));
         let marked = ModelBatch::from_sequences(vec![1, 2], &[&[1, 2, 3], &[1, 2, 3, 4]], 0);
         let filled = start.fill(&marked).unwrap();
-        let h = filled.hidden.unwrap();
+        assert_eq!(filled.input_ids, marked.input_ids);
+        let h = rows_of(filled);
         assert_eq!(h.dim(), (2, 4, 2));
         assert_eq!(h.slice(s![0, .., 0]).to_vec(), vec![0.0, 1.0, 2.0, 0.0]); // sequence 0, padded
-        assert_eq!(h.slice(s![1, .., 1]).to_vec(), vec![100.0, 101.0, 102.0, 103.0]); // sequence 1
-        assert_eq!(filled.input_ids, marked.input_ids);
+        assert_eq!(h.slice(s![1, .., 1]).to_vec(), vec![100.0, 101.0, 102.0, 103.0]);
+        // sequence 1
     }
 
     #[test]
     fn a_pass_over_part_of_a_window_reads_its_own_rows_between_the_specials() {
         // One unmarked sequence: [CLS] content 0..6 [SEP] -> rows 0..8, hidden = row index.
         let b0 = ModelBatch::from_sequences(vec![0], &[&[9, 1, 2, 3, 4, 5, 6, 8]], 0);
-        let hidden = vec![Some(Array3::from_shape_fn((1, 8, 1), |(_, t, _)| t as f32))];
+        let hidden = vec![Some(HiddenState::Host(Array3::from_shape_fn((1, 8, 1), |(_, t, _)| t as f32)))];
         // A marked pass over content 2..5 of the window 0..6.
         let source = PassSource::new(0, Window { start: 0, end: 6 }, Window { start: 2, end: 5 });
         assert_eq!(source, PassSource { sequence: 0, shift: 2, dropped: 3 });
         let start = HiddenStart::new(std::slice::from_ref(&b0), hidden, 1, vec![source], (1, 1));
         let marked = ModelBatch::from_sequences(vec![0], &[&[9, 3, 4, 5, 8]], 0);
-        let h = start.fill(&marked).unwrap().hidden.unwrap();
+        let h = rows_of(start.fill(&marked).unwrap());
         assert_eq!(h.slice(s![0, .., 0]).to_vec(), vec![0.0, 3.0, 4.0, 5.0, 7.0], "[CLS], content 2..5, [SEP]");
     }
 

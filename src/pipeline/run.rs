@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use super::batch::BatchPolicy;
 use super::chunk::{plan_marked_passes, PendingDocument, PreparedChunk, TaggedChunk};
 use super::document::{content_hash, DocumentError, DocumentItem};
-use super::passes::{panic_message, Graph, HiddenStart, OutputShape, PassSource, PassSpec, Ticket, Workers};
+use super::passes::{panic_message, sequence_locations, Graph, HiddenStart, OutputShape, PassSource, PassSpec, Ticket, Workers};
 use super::resolve::ResolveError;
 use super::sink::{PipelineStats, Sink, StoredCheck};
 use super::split::{split_sentences, whole_text_sentence};
@@ -314,7 +314,10 @@ fn finish_chunk(
     if model.scheme() == Scheme::Single {
         return Ok(TaggedChunk { chunk, probabilities: results.probabilities, passes: Vec::new() });
     }
-    let (mut passes, batches) = plan_marked_passes(&chunk, &results.probabilities, model, policy);
+    // A marked batch that gathers its hidden state reads one unmarked batch's.
+    let unmarked_batch = model.gathers_hidden().then(|| sequence_locations(unmarked.batches(), chunk.sequences.len()));
+    let unmarked_batch: Option<Vec<usize>> = unmarked_batch.map(|at| at.into_iter().map(|(b, _)| b).collect());
+    let (mut passes, batches) = plan_marked_passes(&chunk, &results.probabilities, model, unmarked_batch.as_deref(), policy);
     let (graph, start) = if model.is_layered() {
         let hidden = std::mem::take(&mut results.hidden);
         let sources = passes.iter().map(|p| PassSource::new(p.sequence, p.outer, p.window)).collect();

@@ -36,6 +36,25 @@ def variant_lines(rep: dict) -> list[str]:
     ]
 
 
+def gather_lines(rep: dict) -> list[str]:
+    """The marked graph's gather variants against their marked graphs (older reports have none)."""
+    if "gather" not in rep:
+        return []
+    return [
+        "## Gather variants (what kgx runs on CUDA: h_k stays in device memory)",
+        "`marked*.gather.onnx`: the marked graph behind one GatherND that reads `hidden_source` (a",
+        "first-graph batch's whole h_k) at `hidden_index` ((row, token) a position); checked with the",
+        "marked rows in reverse order, so each reads another row of the encoder's output.",
+        "",
+        "| precision | file | argmax agreement with its marked graph | max abs logit diff |",
+        "| --- | --- | --- | --- |",
+        *[f"| {k} | {v['file']} | {v['argmax_agreement']:.6f} | {v['max_abs_diff']:.2e} |" for k, v in rep["gather"].items()],
+        "",
+        f"Bound: every argmax, max |diff| <= {rep['bounds'].get('gather_max_abs_diff', 1e-5)}.",
+        "",
+    ]
+
+
 def card_text(model_dir: Path, log: dict, rep: dict) -> str:
     acfg = json.loads((model_dir / "adapter" / "adapter_config.json").read_text())
     hp, params = log.get("hyper_parameters", {}), log.get("params", {})
@@ -102,6 +121,7 @@ def card_text(model_dir: Path, log: dict, rep: dict) -> str:
         f"{rep['batch_invariance']['fp32']['max_abs_diff']:.2e}.",
         "",
         *variant_lines(rep),
+        *gather_lines(rep),
         "## Limitations",
         "- One triple per detected predicate head; a head missed by the unmarked pass gives no",
         "  triple. A target is one contiguous span. Sentences longer than the model's window are",

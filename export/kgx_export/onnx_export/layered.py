@@ -10,9 +10,11 @@ token_type_ids -> logits), see layered.py; each also ORT-optimised
 (`*.opt.onnx`, fp32_opt: the transformer optimiser's fusions) and in fp16
 (`*.fp16.onnx`, from the optimised graph, keep_io_types: the same int64 /
 fp32 inputs and fp32 outputs, so h_k crosses between the graphs as fp32);
-parity.json; model.json (files and marked_files for fp32, fp32_opt, fp16;
-cpu_default and gpu_default fp32: a variant is there to be chosen with
-`--precision`); README.md (model card).
+the marked graph's gather variant of each precision (`marked*.gather.onnx`,
+which kgx runs on CUDA so that h_k stays in device memory);
+parity.json; model.json (files, marked_files and marked_gather_files for
+fp32, fp32_opt, fp16; cpu_default and gpu_default fp32: a variant is there
+to be chosen with `--precision`); README.md (model card).
 Parity (exit status 1 with a loud message when any fails), on dev batched
 with padding, real tokens only, marked and unmarked rows mixed: PeftModel
 (a), merged (b) and the two ONNX graphs run as kgx runs them (c) agree on
@@ -20,7 +22,9 @@ argmax for 100% of tokens with max |logit diff| <= 1e-4; the graphs have
 kgx's interface; a sentence is tagged the same whatever batch it is in;
 the fp32_opt pair agrees with fp32 on >= 99.9% of argmaxes and the fp16
 pair on >= 99.5% (both run as kgx runs them: h_k from the variant's own
-first graph); dev span F1 of each is reported.
+first graph); each gather variant gives its marked graph's logits exactly
+(every argmax, |diff| <= 1e-5) with marked rows reading other rows of the
+encoder's output; dev span F1 of each is reported.
 Run: python -m kgx_export.onnx_export --model-dir models/kgx-minilm-layered
 (onnx_export/__main__.py dispatches here when model.json lists marked_files).
 """
@@ -88,10 +92,40 @@ def build_variants(onnx_dir: Path, base_dir: Path, padded, fp32_logits, fp32_met
     return report, failures
 
 
+# Each precision's graph-file suffix ("" for fp32).
+SUFFIXES = {"fp32": ""} | {k: f".{suffix}" for k, (suffix, _) in VARIANTS.items()}
+# The gather variant must give its marked graph's logits: a copy, not a computation.
+GATHER_MAX_ABS_DIFF = 1e-5
+
+
+def build_gather_variants(onnx_dir: Path, padded, threads: int) -> tuple[dict, list[str]]:
+    """marked{suffix}.gather.onnx for every precision, each run as kgx runs
+    it on CUDA (ort_gathered_logits) against its own marked graph run as on
+    CPU; returns (report, failures)."""
+    report, failures = {}, []
+    for key, suffix in SUFFIXES.items():
+        marked, gathered = onnx_dir / f"marked{suffix}.onnx", onnx_dir / f"marked{suffix}.gather.onnx"
+        ox.gather_hidden(marked, gathered)
+        encoder = session(onnx_dir / f"model{suffix}.onnx", threads)
+        expected = layered.ort_layered_logits(encoder, session(marked, threads), padded)
+        gathered_session = session(gathered, threads)
+        names = [i.name for i in gathered_session.get_inputs()]
+        if names != layered.GATHER_INPUTS:
+            failures.append(f"{gathered.name} inputs {names} != {layered.GATHER_INPUTS}")
+            continue
+        got = layered.ort_gathered_logits(encoder, gathered_session, padded)
+        report[key] = {**compare(expected, got, padded), "file": gathered.name}
+        if report[key]["argmax_agreement"] < 1.0 or report[key]["max_abs_diff"] > GATHER_MAX_ABS_DIFF:
+            failures.append(f"{gathered.name} vs {marked.name}: argmax agreement {report[key]['argmax_agreement']:.4f}, "
+                            f"max |diff| {report[key]['max_abs_diff']:.2e} (need 1.0 and <= {GATHER_MAX_ABS_DIFF})")
+    return report, failures
+
+
 def write_manifest(manifest_path: Path, manifest: dict) -> None:
-    """files / marked_files for every precision built; fp32 stays the default."""
-    manifest["files"] = {"fp32": "onnx/model.onnx"} | {k: f"onnx/model.{s}.onnx" for k, (s, _) in VARIANTS.items()}
-    manifest["marked_files"] = {"fp32": "onnx/marked.onnx"} | {k: f"onnx/marked.{s}.onnx" for k, (s, _) in VARIANTS.items()}
+    """files / marked_files / marked_gather_files for every precision built; fp32 stays the default."""
+    manifest["files"] = {k: f"onnx/model{s}.onnx" for k, s in SUFFIXES.items()}
+    manifest["marked_files"] = {k: f"onnx/marked{s}.onnx" for k, s in SUFFIXES.items()}
+    manifest["marked_gather_files"] = {k: f"onnx/marked{s}.gather.onnx" for k, s in SUFFIXES.items()}
     manifest.setdefault("cpu_default", "fp32")
     manifest.setdefault("gpu_default", "fp32")
     write_json(manifest_path, manifest)
@@ -136,7 +170,11 @@ def build(model_dir: Path, base_dir: Path, dev_rows, threads: int = 2, log=print
     report.update(variants)
     report["bounds"].update({f"{k}_min_argmax_agreement": m for k, (_, m) in VARIANTS.items()})
     failures += variant_failures
+    report["gather"], gather_failures = build_gather_variants(onnx_dir, padded, threads)
+    report["bounds"]["gather_max_abs_diff"] = GATHER_MAX_ABS_DIFF
+    failures += gather_failures
     write_manifest(manifest_path, manifest)
     variant_files = [onnx_dir / f"{graph}.{suffix}.onnx" for suffix, _ in VARIANTS.values() for graph in ("model", "marked")]
+    variant_files += [onnx_dir / f"marked{suffix}.gather.onnx" for suffix in SUFFIXES.values()]
     finish_report(model_dir, report, failures, [encoder_path, marked_path, *variant_files], t0)
     return conclude(model_dir, report, failures, write_card, log)

@@ -92,6 +92,33 @@ def to_fp16(opt_src: Path, dst: Path) -> Path:
     return dst
 
 
+def gather_hidden(src: Path, dst: Path) -> Path:
+    """The gather variant of a layered model's marked graph (train/layered.py
+    GATHER_INPUTS): its `hidden` input becomes the output of a GatherND node
+    reading `hidden_source` [sources, source sequence, width] (f32, the
+    encoder graph's whole hidden output) at `hidden_index` [batch, sequence,
+    2] (int64 (row, token) pairs). Every other node, and every weight, is
+    the source graph's."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    hidden = next(i for i in graph.input if i.name == "hidden")
+    width = hidden.type.tensor_type.shape.dim[2].dim_value
+    rest = [i for i in graph.input if i.name != "hidden"]
+    del graph.input[:]
+    graph.input.extend([
+        helper.make_tensor_value_info("hidden_source", TensorProto.FLOAT, ["sources", "source_sequence", width]),
+        helper.make_tensor_value_info("hidden_index", TensorProto.INT64, ["batch", "sequence", 2]),
+        *rest])
+    graph.node.insert(0, helper.make_node("GatherND", ["hidden_source", "hidden_index"], ["hidden"],
+                                          name="kgx_gather_hidden"))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(dst))
+    return dst
+
+
 def _layer_of(name: str) -> int | None:
     if "layer." not in name:
         return None

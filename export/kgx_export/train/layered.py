@@ -17,6 +17,10 @@ adapter by peft's modules_to_save).
 Two ONNX graphs (see `export_graphs`):
   model.onnx  (input_ids, attention_mask) -> logits (unmarked), hidden (h_k)
   marked.onnx (hidden, attention_mask, token_type_ids) -> logits
+and the marked graph's gather variant (GATHER_INPUTS), which kgx runs on CUDA:
+  marked.gather.onnx (hidden_source, hidden_index, attention_mask,
+  token_type_ids) -> logits, hidden_source being model.onnx's whole `hidden`
+  output and hidden_index [batch, seq, 2] the (row, token) each position reads.
 Invariants: `layered_logits` (training and the torch side of parity) and
 the two graphs compute the same function; token type 1 means "marked".
 """
@@ -31,6 +35,10 @@ DEFAULT_SPLIT_LAYER = 4
 ENCODER_INPUTS = ["input_ids", "attention_mask"]
 ENCODER_OUTPUTS = ["logits", "hidden"]
 MARKED_INPUTS = ["hidden", "attention_mask", "token_type_ids"]
+# The marked graph's gather variant (onnx_tools.gather_hidden): h_k read by
+# index from the encoder graph's whole output, so on a GPU it never leaves
+# the device: hidden = GatherND(hidden_source, hidden_index).
+GATHER_INPUTS = ["hidden_source", "hidden_index", "attention_mask", "token_type_ids"]
 
 
 def add_marker(token_classifier) -> None:
@@ -148,5 +156,26 @@ def ort_layered_logits(encoder, marked, padded: list[dict]) -> list[np.ndarray]:
             logits[rows] = marked.run(["logits"], {"hidden": hidden[rows],
                                                    "attention_mask": b["attention_mask"][rows],
                                                    "token_type_ids": b["token_type_ids"][rows]})[0]
+        out.append(logits)
+    return out
+
+
+def ort_gathered_logits(encoder, gathered, padded: list[dict]) -> list[np.ndarray]:
+    """`ort_layered_logits` with the marked graph's gather variant, as kgx
+    runs it on CUDA: the marked rows (in reverse order, so that a row reads
+    another row of the encoder's output) index the encoder's whole hidden
+    state instead of receiving their own rows of it."""
+    out = []
+    for b in padded:
+        logits, hidden = encoder.run(ENCODER_OUTPUTS, {"input_ids": b["input_ids"],
+                                                       "attention_mask": b["attention_mask"]})
+        rows = np.flatnonzero(b["token_type_ids"].any(axis=1))[::-1]
+        if len(rows):
+            width = b["input_ids"].shape[1]
+            index = np.stack(np.broadcast_arrays(rows[:, None], np.arange(width)[None, :]), axis=-1).astype(np.int64)
+            logits = logits.copy()
+            logits[rows] = gathered.run(["logits"], {"hidden_source": hidden, "hidden_index": index,
+                                                     "attention_mask": b["attention_mask"][rows],
+                                                     "token_type_ids": b["token_type_ids"][rows]})[0]
         out.append(logits)
     return out
