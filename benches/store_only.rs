@@ -6,10 +6,12 @@
 //! documents under new ids until there are at least `KGX_BENCH_SENTENCES`
 //! sentences (default 40,000), then writes them through [`StoreSink`] into
 //! fresh stores, one commit a chunk: chunks of 512 sentences (the baseline:
-//! `kgx extract` on CPU) and of 2,048 (on CUDA), alternately, three rounds
-//! each; the entity graph's rebuild at the end is included. Prints
-//! sentences/s and quads/s of each round, and the medians' ratio to the
-//! baseline in the same process.
+//! `kgx extract` on CPU) and of 8,192 (on CUDA; `KGX_BENCH_CHUNKS=a,b` adds
+//! other sizes), alternately, three rounds each; the entity graph's rebuild
+//! at the end is included. Prints sentences/s and quads/s of each round, and
+//! the medians' ratio to the baseline in the same process. Run it under
+//! `taskset -c 0` too: the rate on one core against two says how the store
+//! scales with cores.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -107,10 +109,14 @@ fn main() {
         tagging.as_secs_f64(),
         documents.len()
     );
-    let configs = [("chunks of 512 (baseline, CPU)", 512), ("chunks of 2048 (CUDA)", 2048)];
+    let mut configs = vec![("chunks of 512 (baseline, CPU)".to_string(), 512), ("chunks of 8192 (CUDA)".to_string(), 8192)];
+    if let Ok(extra) = std::env::var("KGX_BENCH_CHUNKS") {
+        configs.extend(extra.split(',').filter_map(|c| c.trim().parse().ok()).map(|c: usize| (format!("chunks of {c}"), c)));
+    }
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
     for round in 0..3 {
-        for (c, &(name, chunk_sentences)) in configs.iter().enumerate() {
+        for (c, (name, chunk_sentences)) in configs.iter().enumerate() {
+            let chunk_sentences = *chunk_sentences;
             let (seconds, quads) = write_all(&documents, chunk_sentences, round * 10 + c);
             let rate = sentences as f64 / seconds;
             rates[c].push(rate);

@@ -51,7 +51,8 @@ pub struct ExtractArgs {
     #[arg(long)]
     pub max_batch: Option<usize>,
     /// Sentences per store commit (default: 512 on CPU, where smaller
-    /// commits keep memory flat; 2048 on CUDA, to fill its batches).
+    /// commits keep memory flat; 8192 on CUDA, to fill its batches and the
+    /// store's loader threads).
     #[arg(long)]
     pub chunk_sentences: Option<usize>,
     /// While the run writes, `kgx query`, `export`, `stats` and `eval` on the

@@ -99,15 +99,17 @@ impl PipelineOptions {
     /// call costs 8 padded tokens' worth (bench/RESULTS.md, steps 2 and 21),
     /// and commits of 512 sentences, since a commit's transient memory (its
     /// quads and the bulk loader's sort buffers) sets the peak and smaller
-    /// commits cost no time (step 23). GPU: full batches, and commits big
-    /// enough to fill them.
+    /// commits cost no time (step 23). GPU: full batches, and commits of
+    /// 8,192 sentences (or documents), so that the store's bulk loader,
+    /// which sorts and writes a commit's quads on one thread a 40,000
+    /// (`src/store/rdf.rs`), keeps up on a machine with many cores.
     pub fn for_device(on_gpu: bool) -> Self {
-        let (batch, chunk_sentences) = if on_gpu {
-            (BatchPolicy { token_budget: 65536, max_sequences: 2048, batch_cost: 65536 }, 2048)
+        let (batch, chunk_sentences, chunk_documents) = if on_gpu {
+            (BatchPolicy { token_budget: 65536, max_sequences: 2048, batch_cost: 65536 }, 8192, 8192)
         } else {
-            (BatchPolicy { token_budget: 512, max_sequences: 32, batch_cost: 8 }, 512)
+            (BatchPolicy { token_budget: 512, max_sequences: 32, batch_cost: 8 }, 512, 1024)
         };
-        Self { split: SplitMode::Sentences, batch, chunk_sentences, chunk_documents: 1024, min_confidence: 0.0, inject_panic: None }
+        Self { split: SplitMode::Sentences, batch, chunk_sentences, chunk_documents, min_confidence: 0.0, inject_panic: None }
     }
 }
 

@@ -28,6 +28,22 @@ pub struct RdfStore {
     /// seen in an earlier chunk is not looked up again (each lookup pulls
     /// RocksDB blocks into its cache). Bounded by [`KNOWN_ENTITIES_CAP`].
     known_entities: HashSet<String>,
+    /// The most threads the bulk loader may sort and write with (the cores).
+    loader_threads: usize,
+}
+
+/// Quads a bulk-loader thread takes at the least: below this a chunk's
+/// quads are one batch (each batch is one set of files RocksDB ingests and
+/// then compacts, so small batches cost more than their threads save).
+const LOADER_QUADS_PER_THREAD: usize = 40_000;
+
+/// (threads, memory in MB) for the bulk loader on `quads` quads: one thread
+/// a [`LOADER_QUADS_PER_THREAD`] quads, at most `max_threads`, each thread
+/// one batch (Oxigraph cuts batches of memory x 1,000 / threads quads).
+fn loader_layout(quads: usize, max_threads: usize) -> (usize, usize) {
+    let threads = (quads / LOADER_QUADS_PER_THREAD).clamp(1, max_threads.max(1));
+    let per_thread = quads.div_ceil(threads).max(1_000);
+    (threads, (per_thread * threads).div_ceil(1_000))
 }
 
 /// At most this many known entities are remembered (a few MiB); past it,
@@ -48,7 +64,8 @@ impl RdfStore {
         lower_compaction_priority();
         let path = dir.join("oxigraph");
         let store = Store::open(&path).map_err(|e| StoreError::rdf(dir, e))?;
-        Ok(Self { store, dir: dir.to_path_buf(), iris: Iris::new(base), known_entities: HashSet::new() })
+        let loader_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Self { store, dir: dir.to_path_buf(), iris: Iris::new(base), known_entities: HashSet::new(), loader_threads })
     }
 
     pub fn store(&self) -> &Store {
@@ -85,8 +102,10 @@ impl RdfStore {
     }
 
     /// Commits a chunk of documents (and, with `run`, the run's graph)
-    /// atomically: through the bulk loader when every graph is new, else in
-    /// one transaction that also drops the graphs being replaced.
+    /// atomically: through the bulk loader when every graph is new (its
+    /// batches sorted and written on up to one thread a core, see
+    /// [`loader_layout`]), else in one transaction that also drops the
+    /// graphs being replaced.
     pub fn write(&mut self, chunk: &[ExtractedDocument], run: Option<&RunInfo>, run_id: &str) -> Result<WriteStats, StoreError> {
         let now = typed(crate::timestamp::now_rfc3339(), xsd::DATE_TIME);
         let mut stats = WriteStats { documents: chunk.len(), ..WriteStats::default() };
@@ -97,8 +116,6 @@ impl RdfStore {
             }
         }
         let mut entities: HashSet<String> = HashSet::new();
-        // Quads are made a document at a time as the store takes them, so a
-        // chunk's quads exist once (in the loader), not also in a list here.
         let iris = &self.iris;
         let quads = chunk
             .iter()
@@ -111,7 +128,10 @@ impl RdfStore {
         if stats.replaced == 0 {
             // Only new graphs: the bulk loader writes sorted files and ingests
             // them at commit, atomically, far faster than a transaction.
-            let mut loader = self.store.bulk_loader().with_num_threads(1).with_max_memory_size_in_megabytes(256);
+            // Collected first, so the loader's batches can be cut for its threads.
+            let quads: Vec<Quad> = quads.collect();
+            let (threads, megabytes) = loader_layout(quads.len(), self.loader_threads);
+            let mut loader = self.store.bulk_loader().with_num_threads(threads).with_max_memory_size_in_megabytes(megabytes);
             loader.load_quads(quads).map_err(|e| self.err(e))?;
             stats.new_entities = self.count_new_entities(&mut entities)?;
             loader.commit().map_err(|e| self.err(e))?;
@@ -313,4 +333,24 @@ fn run_quads(run: &RunInfo, iris: &Iris) -> Vec<Quad> {
         add(model, kgx::PRECISION, Literal::new_simple_literal(precision).as_ref().into());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loader_takes_one_thread_a_batch_of_enough_quads_up_to_the_cores() {
+        // A CPU chunk (~20k quads) is one batch on one thread, whatever the cores.
+        assert_eq!(loader_layout(20_000, 16), (1, 20));
+        // A CUDA chunk (~80k quads): two threads of 40k, each one batch (memory x 1,000 / threads).
+        assert_eq!(loader_layout(80_000, 2), (2, 80));
+        assert_eq!(loader_layout(330_000, 16), (8, 330));
+        assert_eq!(loader_layout(330_000, 2), (2, 330));
+        for (quads, cores) in [(0, 1), (1, 0), (999, 4), (1_234_567, 3)] {
+            let (threads, megabytes) = loader_layout(quads, cores);
+            assert!(threads >= 1 && threads <= cores.max(1));
+            assert!(megabytes * 1_000 / threads >= quads.div_ceil(threads), "{quads} quads: one batch a thread");
+        }
+    }
 }
