@@ -125,8 +125,18 @@ impl RunLog {
         Ok(())
     }
 
-    /// Records a committed chunk and the run's progress in one transaction.
-    pub fn record_chunk(&mut self, run_id: &str, chunk: &[ExtractedDocument], counts: RunCounts) -> Result<(), StoreError> {
+    /// Records a chunk and the run's progress in one transaction, once the
+    /// chunk is committed elsewhere: writes the chunk's rows, then asks
+    /// `committed` (which may wait for the RDF commit that runs meanwhile)
+    /// for the run's counts with the chunk, and commits the transaction
+    /// only when it gives them (None: the chunk was not committed, and
+    /// nothing is recorded). Returns whether it recorded the chunk.
+    pub fn record_chunk(
+        &mut self,
+        run_id: &str,
+        chunk: &[ExtractedDocument],
+        committed: impl FnOnce() -> Option<RunCounts>,
+    ) -> Result<bool, StoreError> {
         let now = crate::timestamp::now_rfc3339();
         let path = self.path.clone();
         let err = |source| StoreError::RunLog { path: path.clone(), source };
@@ -156,8 +166,10 @@ impl RunLog {
                 crate::canon::index::record_document(&tx, &d.document.id, &crate::canon::names_of(d)).map_err(err)?;
             }
         }
+        let Some(counts) = committed() else { return Ok(false) };
         Self::update_counts(&tx, run_id, counts).map_err(err)?;
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        Ok(true)
     }
 
     fn update_counts(conn: &Connection, run_id: &str, c: RunCounts) -> rusqlite::Result<usize> {
@@ -240,5 +252,50 @@ impl RunLog {
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Document;
+
+    fn document(id: &str) -> ExtractedDocument {
+        ExtractedDocument {
+            document: Document { id: id.into(), source: "test".into(), text: "Ann met Bob.".into() },
+            content_hash: crate::pipeline::content_hash("Ann met Bob."),
+            sentences: Vec::new(),
+            sentence_count: 1,
+            entities: Default::default(),
+        }
+    }
+
+    fn run_info() -> RunInfo {
+        let text = |s: &str| s.to_string();
+        RunInfo {
+            id: text("r1"),
+            started_at: text("2026-12-07T00:00:00Z"),
+            model_name: text("m"),
+            precision: text("fp32"),
+            device: text("cpu"),
+            provider: text("CPUExecutionProvider"),
+            coreference: None,
+        }
+    }
+
+    #[test]
+    fn a_chunk_whose_rdf_commit_failed_leaves_no_trace_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = RunLog::open(dir.path()).unwrap();
+        log.start_run(&run_info(), "test").unwrap();
+        let chunk = [document("a"), document("b")];
+        assert!(!log.record_chunk("r1", &chunk, || None).unwrap());
+        let listed = |log: &RunLog| -> i64 { log.conn.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0)).unwrap() };
+        assert_eq!(listed(&log), 0);
+        let counts = RunCounts { documents: 2, sentences: 2, ..RunCounts::default() };
+        assert!(log.record_chunk("r1", &chunk, || Some(counts)).unwrap());
+        assert_eq!(listed(&log), 2);
+        let documents: i64 = log.conn.query_row("SELECT documents FROM runs WHERE id = 'r1'", [], |r| r.get(0)).unwrap();
+        assert_eq!(documents, 2);
     }
 }

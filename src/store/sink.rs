@@ -1,8 +1,10 @@
 //! [`StoreSink`]: the pipeline's [`Sink`] that writes to a kgx store directory.
 //!
 //! Takes: a store directory (created if missing) and the run being made.
-//! Gives: commits to the RDF store, then to the run log, per chunk; then
-//! hands the chunk's freed memory back to the system ([`crate::memory`]).
+//! Gives: commits to the RDF store, then to the run log, per chunk (the run
+//! log's rows are written on a thread of their own while the RDF store
+//! loads the chunk, and committed after it); then hands the chunk's freed
+//! memory back to the system ([`crate::memory`]).
 //! At the end of a run (also a stopped or failed one), rebuilds the entity
 //! graph ([`super::entities`]). Publishes the committed state for readers
 //! ([`super::snapshot`]) when it opens and then, after a commit, at most
@@ -92,12 +94,27 @@ impl Sink for StoreSink {
             return Ok(WriteStats::default());
         }
         let run = (!self.run_written).then_some(&self.run);
-        let stats = self.rdf.write(chunk, run, &self.run.id)?;
+        let (rdf, runlog, counts, run_id) = (&mut self.rdf, &mut self.runlog, &mut self.counts, self.run.id.as_str());
+        // The run log writes its rows while the RDF store loads the chunk,
+        // and commits them only after the RDF commit (see the module docs).
+        let (written, logged) = std::thread::scope(|scope| {
+            let (committed_tx, committed_rx) = std::sync::mpsc::channel::<Option<RunCounts>>();
+            let log = scope.spawn(move || runlog.record_chunk(run_id, chunk, || committed_rx.recv().ok().flatten()));
+            let written = rdf.write(chunk, run, run_id);
+            if let Ok(stats) = &written {
+                counts.documents += stats.documents;
+                counts.triples += stats.triples;
+                counts.sentences += chunk.iter().map(|d| d.sentence_count).sum::<usize>();
+            }
+            let _ = committed_tx.send(written.as_ref().ok().map(|_| *counts));
+            (written, log.join())
+        });
+        let stats = written?;
         self.run_written = true;
-        self.counts.documents += stats.documents;
-        self.counts.triples += stats.triples;
-        self.counts.sentences += chunk.iter().map(|d| d.sentence_count).sum::<usize>();
-        self.runlog.record_chunk(&self.run.id, chunk, self.counts)?;
+        match logged {
+            Ok(logged) => logged?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         self.publisher.maybe_publish(self.rdf.store(), self.counts.documents)?;
         crate::memory::release_free_memory();
         Ok(stats)
