@@ -8,6 +8,10 @@
 //! [`entities`] rebuilds the entity graph; [`merge`] joins shard stores;
 //! [`pushlog`] remembers what each SPARQL server last acknowledged;
 //! [`snapshot`] publishes committed states that readers use while a run writes.
+//! The writer's own parallelism lives here and nowhere else in the store:
+//! a chunk's quads are made on rayon's threads and sorted and written by
+//! the bulk loader on one thread a 40,000 quads ([`rdf`]), while the run
+//! log writes its rows on a thread beside them ([`sink`]).
 //! Invariants: a chunk is all-or-nothing in the RDF store; a document's
 //! quads all live in its own named graph, so replacing a changed document
 //! is clearing one graph; a document is skipped as already stored only when

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use oxigraph::model::{GraphNameRef, Literal, LiteralRef, NamedNode, NamedNodeRef, Quad, QuadRef, TermRef};
 use oxigraph::store::Store;
+use rayon::prelude::*;
 
 use super::vocab::{kgx, prov, rdf, rdfs, xsd, Iris};
 use super::{RunInfo, StoreError};
@@ -115,28 +116,33 @@ impl RdfStore {
                 stats.replaced += 1;
             }
         }
-        let mut entities: HashSet<String> = HashSet::new();
         let iris = &self.iris;
-        let quads = chunk
-            .iter()
-            .flat_map(|doc| {
-                let mut quads = Vec::new();
-                stats.triples += document_quads(doc, iris, run_id, &now, &mut quads, &mut entities);
-                quads
+        // Each document's quads made on the worker threads, then in chunk order.
+        let made: Vec<(Vec<Quad>, HashSet<String>, usize)> = chunk
+            .par_iter()
+            .map(|doc| {
+                let (mut quads, mut named) = (Vec::new(), HashSet::new());
+                let triples = document_quads(doc, iris, run_id, &now, &mut quads, &mut named);
+                (quads, named, triples)
             })
-            .chain(run.map(|run| run_quads(run, iris)).into_iter().flatten());
+            .collect();
+        let mut entities: HashSet<String> = HashSet::new();
+        let mut quads: Vec<Quad> = Vec::with_capacity(made.iter().map(|(q, ..)| q.len()).sum());
+        for (document_quads, named, triples) in made {
+            quads.extend(document_quads);
+            entities.extend(named);
+            stats.triples += triples;
+        }
+        quads.extend(run.map(|run| run_quads(run, iris)).into_iter().flatten());
         if stats.replaced == 0 {
             // Only new graphs: the bulk loader writes sorted files and ingests
             // them at commit, atomically, far faster than a transaction.
-            // Collected first, so the loader's batches can be cut for its threads.
-            let quads: Vec<Quad> = quads.collect();
             let (threads, megabytes) = loader_layout(quads.len(), self.loader_threads);
             let mut loader = self.store.bulk_loader().with_num_threads(threads).with_max_memory_size_in_megabytes(megabytes);
             loader.load_quads(quads).map_err(|e| self.err(e))?;
             stats.new_entities = self.count_new_entities(&mut entities)?;
             loader.commit().map_err(|e| self.err(e))?;
         } else {
-            let quads: Vec<Quad> = quads.collect();
             stats.new_entities = self.count_new_entities(&mut entities)?;
             let mut tx = self.store.start_transaction().map_err(|e| self.err(e))?;
             for g in &graphs {
