@@ -316,7 +316,8 @@ fn load_graphs(
     // The first graph's problems are said before a missing marked graph's.
     let mut first = (0..sessions).map(|_| OnnxTagger::load(&path, labels, opts)).collect::<Result<Vec<_>, _>>()?;
     let gather = if provider_memory { manifest.marked_gather_onnx_file(&key)? } else { None };
-    let marked_path = match (gather.clone(), manifest.marked_onnx_file(&key)?) {
+    let gathers = gather.is_some();
+    let marked_path = match (gather, manifest.marked_onnx_file(&key)?) {
         (None, Some(_)) if io == ModelIo::Provider => {
             return Err(ModelError::Invalid {
                 path: manifest.dir.join("model.json"),
@@ -337,7 +338,7 @@ fn load_graphs(
     };
     if provider_memory {
         for tagger in first.iter_mut() {
-            tagger.use_provider_memory(gather.is_some())?;
+            tagger.use_provider_memory(gathers)?;
         }
         for tagger in marked.iter_mut().flatten() {
             tagger.use_provider_memory(false)?;

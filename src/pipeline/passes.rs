@@ -310,23 +310,21 @@ impl PassSource {
 }
 
 impl HiddenStart {
+    /// `location`: each unmarked sequence's (batch, row), from [`sequence_locations`].
     pub fn new(
-        unmarked_batches: &[ModelBatch],
+        location: Vec<(usize, usize)>,
         hidden: Vec<Option<HiddenState>>,
-        sequences: usize,
         sources: Vec<PassSource>,
         (prefix, suffix): (usize, usize),
     ) -> Self {
-        let location = sequence_locations(unmarked_batches, sequences);
         let width = hidden.iter().flatten().next().map(|h| h.dim().2);
         Self { hidden, width, location, sources, prefix, suffix }
     }
 
-    /// The first-graph batch and row that marked pass `pass` (a row of
-    /// `len` tokens) reads, and the token of that row each of its positions
-    /// reads: the prefix specials, the pass's own content rows, then the
-    /// suffix specials (after the rows it drops).
-    fn reads(&self, pass: usize, len: usize) -> Result<(usize, usize, Vec<usize>), TaggerError> {
+    /// What marked pass `pass` (a row of `len` tokens) reads: the prefix
+    /// specials, the pass's own content rows, then the suffix specials
+    /// (after the rows it drops).
+    fn reads(&self, pass: usize, len: usize) -> Result<Read, TaggerError> {
         let source = self.sources[pass];
         let (b, row) = self.location[source.sequence];
         let source_width = self.hidden[b].as_ref().ok_or_else(no_hidden)?.dim().1;
@@ -334,9 +332,8 @@ impl HiddenStart {
         let Some(own) = len.checked_sub(prefix + suffix).filter(|own| prefix + own + source.dropped + suffix <= source_width) else {
             return Err(TaggerError::Batch("a marked pass reads past its unmarked sequence's hidden state"));
         };
-        let outer_suffix = prefix + own + source.dropped;
-        let tokens = (0..prefix).chain(prefix + source.shift..prefix + source.shift + own).chain(outer_suffix..outer_suffix + suffix);
-        Ok((b, row, tokens.collect()))
+        let spans = [(0, 0, prefix), (prefix, prefix + source.shift, own), (prefix + own, prefix + own + source.dropped, suffix)];
+        Ok(Read { batch: b, row, spans })
     }
 
     /// `batch` (rows: marked passes) with the hidden state of each row's
@@ -349,22 +346,22 @@ impl HiddenStart {
         let (rows, width) = batch.input_ids.dim();
         let hidden_width = self.width.ok_or_else(no_hidden)?;
         let reads = batch.rows.iter().zip(&batch.lengths).map(|(&pass, &len)| self.reads(pass, len)).collect::<Result<Vec<_>, _>>()?;
-        let Some(&(first_batch, ..)) = reads.first() else { return Ok(batch.clone()) };
+        let Some(first_batch) = reads.first().map(|read| read.batch) else { return Ok(batch.clone()) };
         let hidden = match self.hidden[first_batch].as_ref().ok_or_else(no_hidden)? {
             HiddenState::Provider(source) => {
-                if reads.iter().any(|&(b, ..)| b != first_batch) {
+                if reads.iter().any(|read| read.batch != first_batch) {
                     return Err(TaggerError::Batch("a marked batch reads the hidden states of several batches in provider memory"));
                 }
                 HiddenInput::Gather { source: source.clone(), index: gather_index((rows, width), &reads) }
             }
             HiddenState::Host(_) => {
                 let mut hidden = Array3::<f32>::zeros((rows, width, hidden_width));
-                for (r, (b, row, tokens)) in reads.iter().enumerate() {
-                    let Some(HiddenState::Host(from)) = self.hidden[*b].as_ref() else {
+                for (r, read) in reads.iter().enumerate() {
+                    let Some(HiddenState::Host(from)) = self.hidden[read.batch].as_ref() else {
                         return Err(TaggerError::Batch("a marked batch reads hidden states both in host and in provider memory"));
                     };
-                    for (t, &token) in tokens.iter().enumerate() {
-                        hidden.slice_mut(s![r, t, ..]).assign(&from.slice(s![*row, token, ..]));
+                    for &(to, token, len) in &read.spans {
+                        hidden.slice_mut(s![r, to..to + len, ..]).assign(&from.slice(s![read.row, token..token + len, ..]));
                     }
                 }
                 HiddenInput::Rows(hidden)
@@ -385,14 +382,26 @@ pub fn sequence_locations(batches: &[ModelBatch], sequences: usize) -> Vec<(usiz
     location
 }
 
+/// What a marked row reads of its unmarked sequence's hidden state: that
+/// sequence's first-graph batch and row, and `(position, token, length)`
+/// spans (positions `position..position + length` read tokens
+/// `token..token + length`).
+struct Read {
+    batch: usize,
+    row: usize,
+    spans: [(usize, usize, usize); 3],
+}
+
 /// The gather variant's `hidden_index` `[rows, width, 2]`: the `(row,
 /// token)` each position of each marked row reads (padding: the row's first token).
-fn gather_index((rows, width): (usize, usize), reads: &[(usize, usize, Vec<usize>)]) -> Array3<i64> {
+fn gather_index((rows, width): (usize, usize), reads: &[Read]) -> Array3<i64> {
     let mut index = Array3::<i64>::zeros((rows, width, 2));
-    for (r, (_, row, tokens)) in reads.iter().enumerate() {
-        index.slice_mut(s![r, .., 0]).fill(*row as i64);
-        for (t, &token) in tokens.iter().enumerate() {
-            index[[r, t, 1]] = token as i64;
+    for (r, read) in reads.iter().enumerate() {
+        index.slice_mut(s![r, .., 0]).fill(read.row as i64);
+        for &(to, token, len) in &read.spans {
+            for t in 0..len {
+                index[[r, to + t, 1]] = (token + t) as i64;
+            }
         }
     }
     index
@@ -425,7 +434,12 @@ mod tests {
             PassSource::new(0, Window { start: 0, end: 6 }, Window { start: 2, end: 5 }),
             PassSource { sequence: 0, shift: 0, dropped: 0 },
         ];
-        let start = HiddenStart::new(std::slice::from_ref(&b0), vec![Some(HiddenState::Host(from.clone()))], 2, sources, (1, 1));
+        let start = HiddenStart::new(
+            sequence_locations(std::slice::from_ref(&b0), 2),
+            vec![Some(HiddenState::Host(from.clone()))],
+            sources,
+            (1, 1),
+        );
         let marked = ModelBatch::from_sequences(vec![0, 1, 2], &[&[9, 1, 2, 8], &[9, 3, 4, 5, 8], &[9, 1, 2, 3, 4, 5, 6, 8]], 0);
         let copied = rows_of(start.fill(&marked).unwrap());
         let reads: Vec<_> = marked.rows.iter().zip(&marked.lengths).map(|(&p, &len)| start.reads(p, len).unwrap()).collect();
@@ -454,7 +468,7 @@ mod tests {
         let hidden = vec![Some(HiddenState::Host(hidden_of(&b0))), Some(HiddenState::Host(hidden_of(&b1)))];
         // Marked passes 0..3 mark sequences 1, 0 and 1 again (whole windows; no specials here).
         let whole = |sequence| PassSource { sequence, shift: 0, dropped: 0 };
-        let start = HiddenStart::new(&[b0, b1], hidden, 3, vec![whole(1), whole(0), whole(1)], (0, 0));
+        let start = HiddenStart::new(sequence_locations(&[b0, b1], 3), hidden, vec![whole(1), whole(0), whole(1)], (0, 0));
         let marked = ModelBatch::from_sequences(vec![1, 2], &[&[1, 2, 3], &[1, 2, 3, 4]], 0);
         let filled = start.fill(&marked).unwrap();
         assert_eq!(filled.input_ids, marked.input_ids);
@@ -473,7 +487,7 @@ mod tests {
         // A marked pass over content 2..5 of the window 0..6.
         let source = PassSource::new(0, Window { start: 0, end: 6 }, Window { start: 2, end: 5 });
         assert_eq!(source, PassSource { sequence: 0, shift: 2, dropped: 3 });
-        let start = HiddenStart::new(std::slice::from_ref(&b0), hidden, 1, vec![source], (1, 1));
+        let start = HiddenStart::new(sequence_locations(std::slice::from_ref(&b0), 1), hidden, vec![source], (1, 1));
         let marked = ModelBatch::from_sequences(vec![0], &[&[9, 3, 4, 5, 8]], 0);
         let h = rows_of(start.fill(&marked).unwrap());
         assert_eq!(h.slice(s![0, .., 0]).to_vec(), vec![0.0, 3.0, 4.0, 5.0, 7.0], "[CLS], content 2..5, [SEP]");
@@ -482,8 +496,12 @@ mod tests {
     #[test]
     fn a_missing_hidden_state_is_an_error_not_a_panic() {
         let b0 = ModelBatch::from_sequences(vec![0], &[&[1, 2]], 0);
-        let start =
-            HiddenStart::new(std::slice::from_ref(&b0), vec![None], 1, vec![PassSource { sequence: 0, shift: 0, dropped: 0 }], (0, 0));
+        let start = HiddenStart::new(
+            sequence_locations(std::slice::from_ref(&b0), 1),
+            vec![None],
+            vec![PassSource { sequence: 0, shift: 0, dropped: 0 }],
+            (0, 0),
+        );
         assert!(matches!(start.fill(&b0), Err(TaggerError::Batch(_))));
     }
 

@@ -316,16 +316,16 @@ fn finish_chunk(
     if model.scheme() == Scheme::Single {
         return Ok(TaggedChunk { chunk, probabilities: results.probabilities, passes: Vec::new() });
     }
+    let location = sequence_locations(unmarked.batches(), chunk.sequences.len());
     // A marked batch that gathers its hidden state reads one unmarked batch's.
-    let unmarked_batch = model.gathers_hidden().then(|| sequence_locations(unmarked.batches(), chunk.sequences.len()));
-    let unmarked_batch: Option<Vec<usize>> = unmarked_batch.map(|at| at.into_iter().map(|(b, _)| b).collect());
+    let unmarked_batch: Option<Vec<usize>> = model.gathers_hidden().then(|| location.iter().map(|&(b, _)| b).collect());
     let (mut passes, batches) = plan_marked_passes(&chunk, &results.probabilities, model, unmarked_batch.as_deref(), policy);
     let (graph, start) = if model.is_layered() {
         let hidden = std::mem::take(&mut results.hidden);
         let sources = passes.iter().map(|p| PassSource::new(p.sequence, p.outer, p.window)).collect();
         let tokenizer = model.tokenizer();
         let specials = (tokenizer.content_offset(), tokenizer.special_len() - tokenizer.content_offset());
-        let start = HiddenStart::new(unmarked.batches(), hidden, chunk.sequences.len(), sources, specials);
+        let start = HiddenStart::new(location, hidden, sources, specials);
         (Graph::Marked, Some(start))
     } else {
         (Graph::First, None)
