@@ -1,14 +1,24 @@
-//! Process memory policy of a long extraction (glibc malloc only; a no-op
-//! elsewhere).
+//! Process memory policy: the allocator every kgx binary uses, and glibc
+//! malloc's tuning for what C and C++ allocate (RocksDB, ONNX Runtime,
+//! SQLite).
 //!
-//! Gives: [`tune_malloc`], called once at start, and
-//! [`release_free_memory`], called after each store commit.
-//! Why: every bulk-load commit runs on a fresh thread and allocates and
-//! frees tens of MiB (quads, sort buffers, hash maps, SST writers) next to
-//! ONNX Runtime's per-batch buffers. With glibc's defaults those frees leave
-//! holes in many arenas that are never handed back, so peak RSS crept up
-//! with the number of chunks though nothing is kept (`bench/RESULTS.md`,
-//! steps 10, 11 and 23).
+//! Gives: the global allocator (mimalloc, declared here so that the `kgx`
+//! binary, the benchmarks and the test binaries all allocate alike),
+//! [`tune_malloc`], called once at start, and [`release_free_memory`],
+//! called after each store commit.
+//! Why mimalloc: a store commit makes and frees millions of small objects
+//! (each quad's strings, the bulk loader's keys and hash maps) on threads
+//! that live for one commit; under glibc, malloc and free were ~10% of a
+//! store-only run's CPU samples and mimalloc writes 1.3x the sentences a
+//! second (`cargo bench --bench store_only`, bench/RESULTS.md).
+//! Why glibc is still tuned: every commit's RocksDB side allocates and
+//! frees tens of MiB next to ONNX Runtime's per-batch buffers; with glibc's
+//! defaults those frees leave holes in many arenas that are never handed
+//! back, so peak RSS crept up with the number of chunks though nothing is
+//! kept (`bench/RESULTS.md`, steps 10, 11 and 23).
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Caps glibc at two malloc arenas (one a core on the 2-core target) and
 /// fixes the size from which allocations get pages of their own at 1 MiB,
