@@ -3,9 +3,10 @@
 //! SQLite).
 //!
 //! Gives: the global allocator (mimalloc, declared here so that the `kgx`
-//! binary, the benchmarks and the test binaries all allocate alike),
-//! [`tune_malloc`], called once at start, and [`release_free_memory`],
-//! called after each store commit.
+//! binary, the benchmarks and the test binaries all allocate alike, with
+//! its arenas committed on demand: see [`COMMIT_ARENAS_ON_DEMAND`]),
+//! [`tune_malloc`] (glibc), called once at start, and
+//! [`release_free_memory`], called after each store commit.
 //! Why mimalloc: a store commit makes and frees millions of small objects
 //! (each quad's strings, the bulk loader's keys and hash maps) on threads
 //! that live for one commit; under glibc, malloc and free were ~10% of a
@@ -20,7 +21,36 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Caps glibc at two malloc arenas (one a core on the 2-core target) and
+/// `mi_option_arena_eager_commit` in mimalloc v3's `mi_option_e` (the
+/// header of the pinned libmimalloc-sys).
+#[cfg(target_os = "linux")]
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Runs before `main` and before Rust allocates anything (a constructor of
+/// the executable, like mimalloc's own): on Linux mimalloc commits each
+/// arena it reserves at once (overcommit), which measured ~60 MiB more peak
+/// RSS than glibc on 600 GAP documents and was no faster; arenas committed
+/// on demand are set here, unless `MIMALLOC_ARENA_EAGER_COMMIT` says
+/// otherwise (`=2`, mimalloc's default: the store-only bench ran ~8% faster
+/// with it, within this VM's noise; bench/RESULTS.md). Options must be set before the first arena is reserved:
+/// from `main` it is too late.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static COMMIT_ARENAS_ON_DEMAND: extern "C" fn() = commit_arenas_on_demand;
+
+#[cfg(target_os = "linux")]
+extern "C" fn commit_arenas_on_demand() {
+    // SAFETY: getenv reads the environment without allocating (no Rust
+    // allocation may come first); mi_option_set only changes an option.
+    unsafe {
+        if libc::getenv(c"MIMALLOC_ARENA_EAGER_COMMIT".as_ptr()).is_null() {
+            libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        }
+    }
+}
+
+/// Caps glibc (what C and C++ allocate) at two malloc arenas (one a core on the 2-core target) and
 /// fixes the size from which allocations get pages of their own at 1 MiB,
 /// unless `MALLOC_ARENA_MAX` / `MALLOC_MMAP_THRESHOLD_` are set (glibc reads
 /// those itself). glibc's own threshold starts at 128 KiB and rises to the
