@@ -82,3 +82,18 @@ pub fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mimallocs_arenas_are_committed_on_demand_before_main() {
+        if std::env::var_os("MIMALLOC_ARENA_EAGER_COMMIT").is_some() {
+            return; // the environment chose
+        }
+        // SAFETY: reads an option.
+        let eager = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_ARENA_EAGER_COMMIT) };
+        assert_eq!(eager, 0, "the constructor did not run (or the option's number moved)");
+    }
+}
