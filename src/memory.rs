@@ -19,7 +19,60 @@
 //! kept (`bench/RESULTS.md`, steps 10, 11 and 23).
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: MimallocOwningForeignFrees = MimallocOwningForeignFrees;
+
+/// mimalloc, except that memory mimalloc does not own is handed to C's
+/// `free`: a dependency may take ownership of a C `malloc` block as a Rust
+/// value (Oxigraph 0.5 wraps every RocksDB error message, `strdup`ed by
+/// RocksDB, in a `CString::from_raw`), and freeing that with `mi_free`
+/// crashed kgx after it printed a store error (tests/cli.rs
+/// `full_disk_gives_a_store_error_and_keeps_what_was_stored`,
+/// `unusable_store_directory_gives_a_store_error`). Ownership is a page-map
+/// lookup (`mi_is_in_heap_region`).
+pub struct MimallocOwningForeignFrees;
+
+fn owned_by_mimalloc(ptr: *mut u8) -> bool {
+    // SAFETY: a read-only lookup of mimalloc's page map, valid for any pointer.
+    unsafe { libmimalloc_sys::mi_is_in_heap_region(ptr.cast()) }
+}
+
+// SAFETY: every block is allocated by mimalloc, except foreign ones a
+// dependency hands over, which go back to the C allocator that made them.
+unsafe impl std::alloc::GlobalAlloc for MimallocOwningForeignFrees {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        unsafe { mimalloc::MiMalloc.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        if owned_by_mimalloc(ptr) {
+            unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+        } else {
+            unsafe { libc::free(ptr.cast()) }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        if owned_by_mimalloc(ptr) {
+            return unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) };
+        }
+        // A foreign block moves into mimalloc's memory.
+        let Ok(new_layout) = std::alloc::Layout::from_size_align(new_size, layout.align()) else {
+            return std::ptr::null_mut();
+        };
+        let moved = unsafe { mimalloc::MiMalloc.alloc(new_layout) };
+        if !moved.is_null() {
+            unsafe {
+                std::ptr::copy_nonoverlapping(ptr, moved, layout.size().min(new_size));
+                libc::free(ptr.cast());
+            }
+        }
+        moved
+    }
+}
 
 /// `mi_option_arena_eager_commit` in mimalloc v3's `mi_option_e` (the
 /// header of the pinned libmimalloc-sys).
@@ -86,6 +139,20 @@ pub fn release_free_memory() {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_c_allocated_and_freed_as_rust_goes_back_to_c() {
+        // What Oxigraph does with a RocksDB error message.
+        for text in [c"IO error: No space left on device", c"x"] {
+            // SAFETY: strdup gives a C malloc block that CString::from_raw then owns.
+            let owned = unsafe { std::ffi::CString::from_raw(libc::strdup(text.as_ptr())) };
+            let mut grown = owned.into_string().unwrap();
+            grown.push_str(" (grown: realloc moves it)");
+            drop(grown);
+        }
+        let rust = String::from("a block Rust allocated");
+        assert!(owned_by_mimalloc(rust.as_ptr().cast_mut()));
+    }
 
     #[test]
     fn mimallocs_arenas_are_committed_on_demand_before_main() {
