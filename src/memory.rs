@@ -85,8 +85,8 @@ const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 /// RSS than glibc on 600 GAP documents and was no faster; arenas committed
 /// on demand are set here, unless `MIMALLOC_ARENA_EAGER_COMMIT` says
 /// otherwise (`=2`, mimalloc's default: the store-only bench ran ~8% faster
-/// with it, within this VM's noise; bench/RESULTS.md). Options must be set before the first arena is reserved:
-/// from `main` it is too late.
+/// with it, within this VM's noise; bench/RESULTS.md). Options must be set
+/// before the first arena is reserved: from `main` it is too late.
 #[cfg(target_os = "linux")]
 #[used]
 #[link_section = ".init_array"]
@@ -103,8 +103,8 @@ extern "C" fn commit_arenas_on_demand() {
     }
 }
 
-/// Caps glibc (what C and C++ allocate) at two malloc arenas (one a core on the 2-core target) and
-/// fixes the size from which allocations get pages of their own at 1 MiB,
+/// Caps glibc (what C and C++ allocate) at two malloc arenas (one a core
+/// on the 2-core target) and fixes the size from which allocations get pages of their own at 1 MiB,
 /// unless `MALLOC_ARENA_MAX` / `MALLOC_MMAP_THRESHOLD_` are set (glibc reads
 /// those itself). glibc's own threshold starts at 128 KiB and rises to the
 /// size of each large block freed (up to 32 MiB): after a commit frees its

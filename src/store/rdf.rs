@@ -41,7 +41,7 @@ const LOADER_QUADS_PER_THREAD: usize = 40_000;
 /// (threads, memory in MB) for the bulk loader on `quads` quads: one thread
 /// a [`LOADER_QUADS_PER_THREAD`] quads, at most `max_threads`, each thread
 /// one batch (Oxigraph cuts batches of memory x 1,000 / threads quads).
-fn loader_layout(quads: usize, max_threads: usize) -> (usize, usize) {
+pub fn loader_layout(quads: usize, max_threads: usize) -> (usize, usize) {
     let threads = (quads / LOADER_QUADS_PER_THREAD).clamp(1, max_threads.max(1));
     let per_thread = quads.div_ceil(threads).max(1_000);
     (threads, (per_thread * threads).div_ceil(1_000))
